@@ -1,0 +1,1 @@
+"""One module per `ogi` subcommand: each defines ORDER and register(subparsers)."""

@@ -1,0 +1,114 @@
+"""Our exceptions: one base class, a branch per stage; every message names the file and what to do.
+
+    OgiError
+    ├── ReportError                 a file could not be read as a report (carries .path)
+    │   ├── FileTooLarge            refused before reading: over the size limit
+    │   ├── EmptyFile               nothing in it
+    │   ├── UnsupportedForm         binary or a format we do not read
+    │   ├── UndecodableText         no encoding gives readable text
+    │   ├── BrokenFile              a DOCX/PDF container that its library cannot open
+    │   ├── NoTextLayer             a PDF with no text (scanned): OCR it first
+    │   ├── NotAReport              readable, but not an annual report
+    │   └── NoTablesFound           a report whose statistical tables are not there
+    ├── TemplateError               a template YAML file is missing or malformed
+    ├── StoreError                  a corpus store cannot be opened or written
+    └── BriefError                  a notebook brief failed (carries notebook path and cell)
+
+Bad data inside a readable report never raises: it becomes a cell status or a finding.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BriefError",
+    "BrokenFile",
+    "EmptyFile",
+    "FileTooLarge",
+    "NoTablesFound",
+    "NoTextLayer",
+    "NotAReport",
+    "OgiError",
+    "ReportError",
+    "StoreError",
+    "TemplateError",
+    "UndecodableText",
+    "UnsupportedForm",
+]
+
+
+class OgiError(Exception):
+    """Base class of every error ogi-reports raises on purpose."""
+
+
+class ReportError(OgiError):
+    """A file could not be read as a report. The message starts with the path."""
+
+    hint = "check the file"
+
+    def __init__(self, path: object, problem: str, hint: str | None = None) -> None:
+        self.path = str(path)
+        self.problem = problem
+        if hint is not None:
+            self.hint = hint
+        super().__init__(path, problem, hint)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem} ({self.hint})"
+
+    def to_dict(self) -> dict[str, str]:
+        """The error as a plain record (for JSON output and the store's failures table)."""
+        return {"class": type(self).__name__, "message": str(self)}
+
+
+class FileTooLarge(ReportError):
+    hint = "raise the limit with --max-bytes if this really is one report"
+
+
+class EmptyFile(ReportError):
+    hint = "the file is empty; download it again"
+
+
+class UnsupportedForm(ReportError):
+    hint = "ogi reads text, HTML, DOCX and PDF reports"
+
+
+class UndecodableText(ReportError):
+    hint = "save the file as UTF-8 or GB18030 and try again"
+
+
+class BrokenFile(ReportError):
+    hint = "the file is damaged or truncated; download it again"
+
+
+class NoTextLayer(ReportError):
+    hint = "the PDF is a scan without a text layer; run OCR on it first"
+
+
+class NotAReport(ReportError):
+    hint = "this does not look like a 政府信息公开工作年度报告"
+
+
+class NoTablesFound(ReportError):
+    hint = "none of the three statistical tables was found; the report may be incomplete"
+
+
+class TemplateError(OgiError):
+    """A template file is missing or malformed (a packaging or editing mistake)."""
+
+
+class StoreError(OgiError):
+    """A corpus store cannot be opened or written."""
+
+
+class BriefError(OgiError):
+    """A notebook brief failed; carries the notebook path and the failing cell index."""
+
+    def __init__(self, notebook: str, message: str, cell_index: int | None = None) -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.message = message
+        super().__init__(notebook, message, cell_index)
+
+    def __str__(self) -> str:
+        where = f" (cell {self.cell_index})" if self.cell_index is not None else ""
+        return f"{self.notebook}{where}: {self.message}"

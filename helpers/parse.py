@@ -1,0 +1,626 @@
+"""Parse stage: a `Document` (from any reader) → a `Report` with every template cell.
+
+The steps, each a small function: flatten the blocks into a searchable view; find the six section
+headings; cut the three table regions; detect the template version; find each row's printed label
+in template order; collect the printed values after it; map the k-th value to the k-th column,
+splitting digits that an archiver ran together only where the split is certain (or made certain by
+a printed relation, which the cell's note names). Nothing is filled from a relation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .document import Document
+from .errors import NoTablesFound, NotAReport
+from .read import DEFAULT_MAX_BYTES, read_document
+from .record import Report, cells_frame
+from .template import Row, Table, Template, common, get_template, normalize
+
+__all__ = ["parse_document", "read_report"]
+
+Pos = tuple[int, int]  # (cell index, character offset)
+
+# How many template rows ahead a label may be found when the expected one is absent.
+LOOKAHEAD = 4
+# Candidate splits of a digit run beyond which the run is declared unreadable.
+MAX_SPLITS = 20000
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary compiled from common.yaml
+
+
+@lru_cache(maxsize=None)
+def _vocab() -> dict[str, Any]:
+    c = common()
+    cells = c["cells"]
+    units = "|".join(re.escape(normalize(u)) for u in sorted(cells["units"], key=len, reverse=True))
+    number = rf"(?P<sign>[+-])?(?P<int>\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.(?P<frac>\d+))?\s*(?P<unit>{units})?"
+    placeholders = {normalize(p).strip() for p in cells["placeholders"]}
+    blanks = "".join(b for b in cells["blanks"] if len(b) == 1)
+    meta = c["metadata"]
+    sections = []
+    for s in c["sections"]:
+        num = re.escape(s["number"])
+        sections.append((s["id"], re.compile(rf"{num}\s*[、.,]\s*[^\d。;!?]{{0,16}}?(?:{s['match']})[^\d。;]{{0,30}}")))
+    return {
+        "number": re.compile(number),
+        "number_full": re.compile(rf"\s*{number}\s*"),
+        "placeholders": placeholders,
+        "placeholder_re": re.compile("|".join(re.escape(p) for p in sorted(placeholders, key=len, reverse=True))),
+        "blank_chars": blanks,
+        "sections": sections,
+        "table_cues": {k: [re.compile(p) for p in v] for k, v in c["table_cues"].items()},
+        "date": re.compile(meta["date"]),
+        "iso_date": re.compile(meta["iso_date"]),
+        "year_title": re.compile(meta["year_title"]),
+        "period": re.compile(meta["period"]),
+        "first_year": re.compile(meta["first_year"]),
+        "title_suffix": normalize(meta["title_suffix"]),
+        "agency_suffix": re.compile("(?:" + "|".join(re.escape(s) for s in meta["agency_suffixes"]) + ")$"),
+        "organ_kinds": [(k["kind"], re.compile(k["match"])) for k in c["organ_kinds"]],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# A flat, searchable view of the document
+
+
+@dataclass
+class _View:
+    raw: list[str]
+    norm: list[str]
+    source: list[str]
+    block: list[int]
+
+    @property
+    def end(self) -> Pos:
+        return (len(self.norm) - 1, len(self.norm[-1])) if self.norm else (0, 0)
+
+
+def _view(doc: Document) -> _View:
+    raw, norm, source, block = [], [], [], []
+    for b, blk in enumerate(doc.blocks):
+        for cell in blk.cells:
+            raw.append(cell.text)
+            norm.append(normalize(cell.text))
+            source.append(cell.source)
+            block.append(b)
+    return _View(raw, norm, source, block)
+
+
+def _find(view: _View, pattern: re.Pattern[str], start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:
+    """The first match of `pattern` at or after `start` and before `end`, within one cell."""
+    for ci in range(start[0], min(end[0], len(view.norm) - 1) + 1):
+        text = view.norm[ci]
+        lo = start[1] if ci == start[0] else 0
+        hi = end[1] if ci == end[0] else len(text)
+        if lo >= hi and text:
+            continue
+        m = pattern.search(text, lo, hi)
+        if m:
+            return ci, m
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections and table regions
+
+
+def _sections(view: _View) -> dict[str, tuple[Pos, Pos]]:
+    """Section id → (heading start, heading end), for the headings found, in order."""
+    found: dict[str, tuple[Pos, Pos]] = {}
+    pos: Pos = (0, 0)
+    for sid, pattern in _vocab()["sections"]:
+        hit = _find(view, pattern, pos, view.end)
+        if hit:
+            ci, m = hit
+            found[sid] = ((ci, m.start()), (ci, m.end()))
+            pos = (ci, m.end())
+    return found
+
+
+def _regions(view: _View, sections: dict[str, tuple[Pos, Pos]], template: Template) -> dict[str, tuple[Pos, Pos]]:
+    """Table key → (start, end) of the text that holds it."""
+    order = [(t.key, t.section) for t in template.tables.values()]
+    starts: dict[str, Pos] = {}
+    for key, sid in order:
+        if sid in sections:
+            starts[key] = sections[sid][1]
+        else:
+            for cue in _vocab()["table_cues"].get(key, []):
+                hit = _find(view, cue, (0, 0), view.end)
+                if hit:
+                    starts[key] = (hit[0], hit[1].start())
+                    break
+    stops = sorted([p for p in starts.values()] + [sections[s][0] for s in ("problems", "other") if s in sections])
+    regions = {}
+    for key, start in starts.items():
+        later = [p for p in stops if p > start]
+        regions[key] = (start, later[0] if later else view.end)
+    return regions
+
+
+def _detect_version(view: _View, regions: dict[str, tuple[Pos, Pos]], year: int | None) -> str:
+    """The template version whose own labels the tables print (the report year breaks ties)."""
+    scores = {}
+    for version in ("2019", "2021"):
+        pattern = get_template(version).detect_pattern
+        n = 0
+        for start, end in regions.values():
+            pos = start
+            while (hit := _find(view, pattern, pos, end)) is not None:
+                n += 1
+                pos = (hit[0], hit[1].end())
+        scores[version] = n
+    if scores["2019"] > scores["2021"]:
+        return "2019"
+    if scores["2019"] == scores["2021"] and year is not None and year <= 2020:
+        return "2019"
+    return "2021"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows: labels in template order
+
+
+def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
+    """Find each row's label in printed order; a row whose label is not found is left out."""
+    rows = list(table.rows)
+    hits = []
+    pos, end = region
+    i = 0
+    while i < len(rows):
+        best = None
+        for j in range(i, min(i + LOOKAHEAD, len(rows))):
+            hit = _find(view, rows[j].pattern, pos, end)
+            if hit and (best is None or (hit[0], hit[1].start()) < (best[1][0], best[1][1].start())):
+                best = (j, hit)
+        if best is None:
+            i += 1
+            continue
+        j, hit = best
+        hits.append((rows[j], hit))
+        pos = (hit[0], hit[1].end())
+        i = j + 1
+    return hits
+
+
+@dataclass
+class _Token:
+    text: str
+    source: str
+    kind: str  # number, blank, placeholder
+
+
+def _classify(text: str) -> tuple[str, float | None, str | None] | None:
+    """A whole cell's text as (status, value, unit), or None if it is label text."""
+    v = _vocab()
+    s = normalize(text).strip().strip(v["blank_chars"]).strip()
+    if not s or s.replace("&nbsp;", "").strip() == "":
+        return "blank", None, None
+    if s in v["placeholders"]:
+        return "placeholder", None, None
+    m = v["number_full"].fullmatch(s)
+    if m:
+        value = float(m.group("int").replace(",", "") + ("." + m.group("frac") if m.group("frac") else ""))
+        if m.group("sign") == "-":
+            value = -value
+        return "ok", value, m.group("unit")
+    return None
+
+
+_FIRST_VALUE = re.compile(r"\d|(?:^|\s)[-/—]+(?:\s|$)")
+
+
+def _flat_tokens(raw: str, norm: str, source: str) -> list[_Token]:
+    """Values printed inside running text: skip the label's tail, then numbers until other text."""
+    m = _FIRST_VALUE.search(norm)
+    if not m:
+        return []
+    v = _vocab()
+    out = []
+    pos = m.start()
+    while pos < len(norm):
+        while pos < len(norm) and norm[pos] == " ":
+            pos += 1
+        if pos >= len(norm):
+            break
+        nm = v["number"].match(norm, pos)
+        if nm and nm.group("int"):
+            out.append(_Token(raw[pos:nm.end()], source, "number"))
+            pos = nm.end()
+            continue
+        pm = v["placeholder_re"].match(norm, pos)
+        if pm and (pm.end() == len(norm) or norm[pm.end()] == " "):
+            out.append(_Token(raw[pos:pm.end()], source, "placeholder"))
+            pos = pm.end()
+            continue
+        break
+    return out
+
+
+def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int]) -> list[_Token]:
+    """The printed values that belong to a label: after it in its row, else in the rows below."""
+    ci, m = hit
+    tokens: list[_Token] = []
+    text_end = limit[1] if limit[0] == ci else len(view.norm[ci])
+    tokens += _flat_tokens(view.raw[ci][m.end():text_end], view.norm[ci][m.end():text_end], view.source[ci])
+    if tokens:
+        used.add(ci)
+    label_block = view.block[ci]
+    value_block = label_block  # the row the values come from: the label's, else the first below with any
+    j = ci + 1
+    stop = min(limit[0], len(view.norm) - 1)
+    while j <= stop:
+        if view.block[j] != value_block:
+            if tokens:
+                break
+            value_block = view.block[j]
+        hi = limit[1] if j == limit[0] else len(view.norm[j])
+        if hi <= 0 and j == limit[0]:
+            break
+        whole = _classify(view.raw[j][:hi]) if j != limit[0] else None
+        if whole is not None:
+            status = whole[0]
+            tokens.append(_Token(view.raw[j][:hi], view.source[j], "blank" if status == "blank" else
+                                 ("number" if status == "ok" else "placeholder")))
+            used.add(j)
+        else:
+            found = _flat_tokens(view.raw[j][:hi], view.norm[j][:hi], view.source[j])
+            if found:
+                used.add(j)
+            tokens += found
+        j += 1
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------------
+# Values → cells
+
+
+_VALID = {
+    "count": re.compile(r"0|[1-9]\d*"),
+    "amount": re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?"),
+    "signed": re.compile(r"[+-]?(?:0|[1-9]\d*)"),
+}
+
+
+def _splits(tokens: list[str], dtypes: list[str]) -> tuple[list[tuple[str, ...]], bool]:
+    """Every way to cut digit runs into one valid number per column (and whether the cap was hit)."""
+    out: list[tuple[str, ...]] = []
+    n = len(dtypes)
+
+    def dfs(ti: int, pos: int, col: int, acc: list[str]) -> None:
+        if len(out) >= MAX_SPLITS:
+            return
+        if ti == len(tokens):
+            if col == n:
+                out.append(tuple(acc))
+            return
+        if col >= n:
+            return
+        t = tokens[ti]
+        remaining_cols = n - col - 1
+        for end in range(pos + 1, len(t) + 1):
+            part = t[pos:end]
+            if not _VALID[dtypes[col]].fullmatch(part):
+                continue
+            if end == len(t):
+                if len(tokens) - ti - 1 <= remaining_cols:
+                    dfs(ti + 1, 0, col + 1, acc + [part])
+            elif remaining_cols > 0:
+                dfs(ti, end, col + 1, acc + [part])
+
+    dfs(0, 0, 0, [])
+    return out, len(out) >= MAX_SPLITS
+
+
+def _constraints(template: Template, keys: list[str]) -> list[tuple[str, int, list[int], list[int]]]:
+    """Relations all of whose cells lie among `keys`, as index lists (to settle digit runs)."""
+    index = {k: i for i, k in enumerate(keys)}
+    out = []
+    for rel in template.relations:
+        for result, plus, minus in rel.instances(template):
+            if result in index and all(k in index for k in plus + minus):
+                out.append((rel.id, index[result], [index[k] for k in plus], [index[k] for k in minus]))
+    return out
+
+
+def _cell(key: str, value: float | None, raw: str, status: str, source: str, note: str = "") -> dict[str, Any]:
+    t, r, c = key.split("/", 2)
+    return {"table": t, "row": r, "column": c, "value": value, "raw": raw, "status": status, "source": source,
+            "note": note}
+
+
+def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list[_Token],
+            units: dict[str, str]) -> list[dict[str, Any]]:
+    """Map printed values to cells: k-th value → k-th column; digit runs split only when certain."""
+    n = len(keys)
+    while len(tokens) > n and tokens[-1].kind == "blank":
+        tokens = tokens[:-1]
+    if len(tokens) == n:
+        out = []
+        for key, tok in zip(keys, tokens):
+            status, value, unit = _classify(tok.text) or ("unreadable", None, None)
+            if unit:
+                units[key] = unit
+            out.append(_cell(key, value, tok.text.strip(), status, tok.source))
+        return out
+    raw_all = " ".join(t.text.strip() for t in tokens)
+    source = tokens[0].source if tokens else ""
+    if len(tokens) > n:
+        note = f"{len(tokens)} values printed for {n} columns"
+        return [_cell(k, None, raw_all, "unreadable", source, note) for k in keys]
+    digits = [normalize(t.text).strip() for t in tokens]
+    if not tokens or not all(re.fullmatch(r"[\d.+-]+", d) for d in digits):
+        note = f"{len(tokens)} values printed for {n} columns" if tokens else "no values printed"
+        status = "unreadable" if tokens else "missing"
+        return [_cell(k, None, raw_all, status, source, note) for k in keys]
+    candidates, capped = _splits(digits, dtypes)
+    as_numbers = [tuple(float(p) for p in c) for c in candidates]
+    rule_note = ""
+    chosen = as_numbers
+    if len(as_numbers) > 1:
+        rels = _constraints(template, keys)
+        ok = [c for c in as_numbers
+              if all(abs(c[r] - (sum(c[i] for i in p) - sum(c[i] for i in m))) < 1e-9 for _, r, p, m in rels)]
+        if len(ok) == 1:
+            chosen = ok
+            rule_note = ", ".join(sorted({rid for rid, *_ in rels}))
+    out = []
+    for i, key in enumerate(keys):
+        values = {c[i] for c in as_numbers}
+        if len(as_numbers) == 1 or (len(values) == 1 and as_numbers and not capped):
+            out.append(_cell(key, as_numbers[0][i], raw_all, "ok", source,
+                             f"digits run together in '{raw_all}'; split is unique" if len(tokens) < n else ""))
+        elif len(chosen) == 1 and rule_note:
+            out.append(_cell(key, chosen[0][i], raw_all, "inferred", source,
+                             f"digits run together in '{raw_all}' admit {len(as_numbers)} splits; "
+                             f"{rule_note} leaves one"))
+        else:
+            why = "no valid split" if not as_numbers else f"{len(as_numbers)}{'+' if capped else ''} splits"
+            out.append(_cell(key, None, raw_all, "unreadable", source,
+                             f"digits run together in '{raw_all}' admit {why}"))
+    return out
+
+
+def _table_cells(view: _View, template: Template, table: Table, region: tuple[Pos, Pos] | None,
+                 units: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
+    """All cells of one table (missing where not printed) and the number of rows found."""
+    cells: list[dict[str, Any]] = []
+    if region is None:
+        for row in table.data_rows:
+            for col in table.row_columns(row):
+                cells.append(_cell(f"{table.key}/{row.key}/{col.key}", None, "", "missing", "",
+                                   "table not found"))
+        return cells, 0
+    used: set[int] = set()
+    if table.layout == "single_row":
+        keys, dtypes = [], []
+        for row in table.data_rows:
+            for col in table.row_columns(row):
+                keys.append(f"{table.key}/{row.key}/{col.key}")
+                dtypes.append(col.dtype)
+        start, end = region
+        last = None
+        pos = start
+        assert table.header_pattern is not None
+        while (hit := _find(view, table.header_pattern, pos, end)) is not None:
+            last = hit
+            pos = (hit[0], hit[1].end())
+        if last is None:
+            return [_cell(k, None, "", "missing", "", "table header not found") for k in keys], 0
+        tokens = _collect(view, last, end, used)
+        return _assign(template, keys, dtypes, tokens, units), 1
+    hits = _match_rows(view, table, region)
+    found = {row.key: (i, hit) for i, (row, hit) in enumerate(hits)}
+    for row in table.data_rows:
+        cols = table.row_columns(row)
+        keys = [f"{table.key}/{row.key}/{c.key}" for c in cols]
+        if row.key not in found:
+            cells += [_cell(k, None, "", "missing", "", "row not found") for k in keys]
+            continue
+        i, hit = found[row.key]
+        limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
+        tokens = _collect(view, hit, limit, used)
+        cells += _assign(template, keys, [c.dtype for c in cols], tokens, units)
+    cells += _unknown_rows(view, table, region, hits, used)
+    return cells, sum(1 for r, _ in hits if not r.group)
+
+
+def _unknown_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any],
+                  used: set[int]) -> list[dict[str, Any]]:
+    """Rows with a label and numbers that match no template row: kept as `unknown:<label>`."""
+    if not hits:
+        return []
+    label_cells = {hit[0] for _, hit in hits}
+    first = min(label_cells)
+    by_block: dict[int, list[int]] = {}
+    for ci in range(first, min(region[1][0], len(view.norm) - 1) + 1):
+        by_block.setdefault(view.block[ci], []).append(ci)
+    out = []
+    for cis in by_block.values():
+        if any(ci in label_cells or ci in used for ci in cis):
+            continue
+        label, values = None, []
+        for ci in cis:
+            kind = _classify(view.raw[ci])
+            if kind is None and not values:
+                label = view.raw[ci].strip()
+            elif kind is not None and label:
+                values.append((ci, kind))
+        if not label or not any(k[0] == "ok" for _, k in values):
+            continue
+        cols = table.column_keys if len(values) == len(table.columns) else [f"c{i + 1}" for i in range(len(values))]
+        name = re.sub(r"\s+", "", label)
+        for col, (ci, (status, value, _unit)) in zip(cols, values):
+            out.append({"table": table.key, "row": f"unknown:{name}", "column": col, "value": value,
+                        "raw": view.raw[ci].strip(), "status": "unknown", "source": view.source[ci],
+                        "note": f"printed status {status}"})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata
+
+
+def _date(text: str) -> dt.date | None:
+    v = _vocab()
+    for pattern in (v["date"], v["iso_date"]):
+        m = pattern.search(normalize(text))
+        if m:
+            try:
+                return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            except ValueError:
+                continue
+    return None
+
+
+def _title_parts(title: str) -> tuple[str | None, int | None]:
+    """(agency, year) from a title like 2019年X政府信息公开工作年度报告 or X2022年度…报告."""
+    v = _vocab()
+    t = re.sub(r"\s+", "", normalize(title))
+    idx = t.find(v["title_suffix"])
+    if idx < 0:
+        return None, None
+    head = t[:idx]
+    m = None
+    for m in v["year_title"].finditer(head):
+        pass
+    year = int(m.group("year")) if m else None
+    agency = (head[:m.start()] + head[m.end():]) if m else head
+    agency = re.sub(r"^(关于|《)|(》)$", "", agency).strip(" :：-_")
+    return (agency or None), year
+
+
+def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, Any]:
+    v = _vocab()
+    title = doc.header.get("title") or None
+    candidates = [title, doc.title] + [view.raw[i] for i in range(min(len(view.raw), 12))]
+    agency = year = None
+    first_title = None
+    for i, cand in enumerate(candidates):
+        if not cand or v["title_suffix"] not in normalize(cand).replace(" ", ""):
+            continue
+        first_title = first_title or cand.strip()
+        a, y = _title_parts(cand)
+        if a is None and i >= 2 and i - 3 >= 0:
+            prev = view.raw[i - 3].strip()  # a title block: the agency on the line above
+            if prev and v["agency_suffix"].search(normalize(prev)) and len(prev) <= 30:
+                a = prev
+        agency = agency or a
+        year = year or y
+        if agency and year:
+            break
+    body = doc.text()
+    if year is None:
+        m = v["period"].search(normalize(body[:5000]))
+        year = int(m.group("year")) if m else None
+    if year is None and "overview" in sections:
+        ci = sections["overview"][1][0]
+        m = v["first_year"].search(normalize(" ".join(view.raw[ci:ci + 3])))
+        year = int(m.group("year")) if m else None
+    # Signature: an organ name and a date among the last lines.
+    report_date = None
+    tail = [r.strip() for r in view.raw[-6:] if r.strip()]
+    for k in range(len(tail) - 1, -1, -1):
+        d = _date(tail[k]) if len(tail[k]) <= 40 else None
+        if d:
+            report_date = d
+            if agency is None and k > 0 and len(tail[k - 1]) <= 30 and v["agency_suffix"].search(normalize(tail[k - 1])):
+                agency = tail[k - 1]
+            break
+    if report_date is None:
+        m = re.search(r"(\S{2,30}?)\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*$", normalize(body[-200:]))
+        if m:
+            report_date = _date(m.group(2))
+    published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
+    if published is None:
+        for r in view.raw[:6]:
+            if len(r) <= 40 and _date(r) and not v["title_suffix"] in normalize(r):
+                published = _date(r)
+                break
+    if agency is None and doc.header.get("agency"):
+        agency = doc.header["agency"]
+    kind = "unknown"
+    if agency:
+        for k, pattern in v["organ_kinds"]:
+            if pattern.search(agency):
+                kind = k
+                break
+    return {"agency": agency, "year": year, "report_date": report_date or published, "published": published,
+            "organ_kind": kind, "title": first_title}
+
+
+def _section_texts(view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, str]:
+    order = sorted(sections.items(), key=lambda kv: kv[1][0])
+    out = {}
+    for i, (sid, (_, body_start)) in enumerate(order):
+        end = order[i + 1][1][0] if i + 1 < len(order) else view.end
+        parts = []
+        for ci in range(body_start[0], min(end[0], len(view.raw) - 1) + 1):
+            lo = body_start[1] if ci == body_start[0] else 0
+            hi = end[1] if ci == end[0] else len(view.raw[ci])
+            parts.append((view.block[ci], view.raw[ci][lo:hi]))
+        lines: list[str] = []
+        last_block = None
+        for b, text in parts:
+            if b == last_block and lines:
+                lines[-1] += "\t" + text
+            else:
+                lines.append(text)
+            last_block = b
+        out[sid] = "\n".join(x.strip() for x in lines if x.strip())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def parse_document(doc: Document) -> Report:
+    """Turn a reader's `Document` into a `Report` (raises `NotAReport` / `NoTablesFound`)."""
+    view = _view(doc)
+    sections = _sections(view)
+    meta = _metadata(doc, view, sections)
+    regions = _regions(view, sections, get_template("2021"))
+    version = _detect_version(view, regions, meta["year"])
+    template = get_template(version)
+    if version != "2021":
+        regions = _regions(view, sections, template)
+    units: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    found_rows = 0
+    for table in template.tables.values():
+        cells, n = _table_cells(view, template, table, regions.get(table.key), units)
+        rows += cells
+        found_rows += n
+    if found_rows == 0:
+        looks_like_report = len(sections) >= 2 or meta["title"] is not None
+        if not looks_like_report:
+            raise NotAReport(doc.path, "no report headings and none of the three statistical tables")
+        raise NoTablesFound(doc.path, f"found {len(sections)} of the six section headings but no table rows")
+    notes = list(doc.notes)
+    missing_tables = [t for t in template.tables if t not in regions]
+    if missing_tables:
+        notes.append("tables not found: " + ", ".join(missing_tables))
+    return Report(cells=cells_frame(rows), template=version, form=doc.form, encoding=doc.encoding,
+                  sha256=doc.sha256, path=doc.path, sections=_section_texts(view, sections), units=units,
+                  notes=notes, **meta)
+
+
+def read_report(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Report:
+    """Read and parse one report file (text, HTML, DOCX or PDF) into a `Report`.
+
+    Raises a `ReportError` subclass naming the file when it cannot be read as a report.
+    """
+    doc = read_document(Path(path), max_bytes=max_bytes)
+    return parse_document(doc)

@@ -1,0 +1,1 @@
+"""One reader per input form; each turns bytes or text into a `helpers.document.Document`."""

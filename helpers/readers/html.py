@@ -1,0 +1,115 @@
+"""HTML reader: web pages and fragments in any encoding, Word-export markup, layout tables.
+
+Leaf tables (tables with no table inside) become table rows; text outside them becomes paragraph
+blocks in reading order. Colspan and rowspan are expanded into a grid to give every cell its grid
+position as provenance (`table 2 row 5 col 3`), while the row keeps its logical cells: mapping the
+k-th printed value to the k-th column is what survives header/data span mismatches.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.etree
+import lxml.html
+
+from ..document import Block, Cell, Document
+from ..errors import NotAReport
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_SKIP = {"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg", "select", "button"}
+_BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article", "body", "html",
+          "header", "footer", "main", "blockquote", "pre", "center", "dd", "dt", "dl", "form", "fieldset", "nav",
+          "aside", "address", "figure", "figcaption", "caption", "tr", "td", "th", "tbody", "thead", "tfoot", "hr"}
+
+
+def _span(el: lxml.html.HtmlElement, name: str) -> int:
+    try:
+        return max(1, min(int(str(el.get(name, "1")).strip() or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def _cell_text(el: lxml.html.HtmlElement) -> str:
+    return "".join(el.itertext(tag=None))  # type: ignore[call-arg]
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.buffer: list[str] = []
+        self.tables = 0
+        self.paragraphs = 0
+
+    def flush(self) -> None:
+        text = "".join(self.buffer).strip()
+        self.buffer = []
+        if text:
+            self.paragraphs += 1
+            for line in text.split("\n"):
+                if line.strip():
+                    self.blocks.append(Block([Cell(line.strip(), f"paragraph {self.paragraphs}")]))
+
+    def table(self, table: lxml.html.HtmlElement) -> None:
+        self.flush()
+        self.tables += 1
+        t = self.tables
+        occupied: dict[tuple[int, int], bool] = {}
+        rows = [tr for tr in table.iter("tr")]
+        for r, tr in enumerate(rows):
+            cells = []
+            c = 0
+            for td in tr:
+                if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+                    continue
+                while occupied.get((r, c)):
+                    c += 1
+                cs, rs = _span(td, "colspan"), _span(td, "rowspan")
+                for dr in range(rs):
+                    for dc in range(cs):
+                        occupied[(r + dr, c + dc)] = True
+                cells.append(Cell(_cell_text(td).strip(), f"table {t} row {r + 1} col {c + 1}"))
+                c += cs
+            if cells:
+                self.blocks.append(Block(cells, table=True))
+
+    def walk(self, el: lxml.html.HtmlElement) -> None:
+        tag = el.tag
+        if not isinstance(tag, str):  # comment or processing instruction
+            return
+        if tag in _SKIP:
+            return
+        if tag == "table" and el.find(".//table") is None:
+            self.table(el)
+            return
+        if tag == "br":
+            self.buffer.append("\n")
+            return
+        block = tag in _BLOCK
+        if block:
+            self.flush()
+        if el.text:
+            self.buffer.append(el.text)
+        for child in el:
+            self.walk(child)
+            if child.tail:
+                self.buffer.append(child.tail)
+        if block:
+            self.flush()
+
+
+def read_html(path: Path, text: str, encoding: str) -> Document:
+    """Parse decoded HTML into blocks; a page with no text at all is not a report."""
+    text = _XML_DECL.sub("", text, count=1)
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise NotAReport(path, f"HTML that cannot be parsed: {exc}") from exc
+    title_el = root.find(".//title")
+    title = title_el.text_content().strip() if title_el is not None and title_el.text_content() else None
+    walker = _Walker()
+    body = root.find("body")
+    walker.walk(body if body is not None else root)
+    walker.flush()
+    return Document(path=str(path), form="html", blocks=walker.blocks, encoding=encoding, title=title or None)
