@@ -179,10 +179,12 @@ def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tupl
     i = 0
     while i < len(rows):
         best = None
+        bound = end
         for j in range(i, min(i + LOOKAHEAD, len(rows))):
-            hit = _find(view, rows[j].pattern, pos, end)
+            hit = _find(view, rows[j].pattern, pos, bound)
             if hit and (best is None or (hit[0], hit[1].start()) < (best[1][0], best[1][1].start())):
                 best = (j, hit)
+                bound = (hit[0], hit[1].start() + 1)  # a later row must be printed before this one
         if best is None:
             i += 1
             continue
@@ -200,6 +202,7 @@ class _Token:
     kind: str  # number, blank, placeholder
 
 
+@lru_cache(maxsize=8192)
 def _classify(text: str) -> tuple[str, float | None, str | None] | None:
     """A whole cell's text as (status, value, unit), or None if it is label text."""
     v = _vocab()
@@ -378,9 +381,12 @@ def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list
     out = []
     for i, key in enumerate(keys):
         values = {c[i] for c in as_numbers}
-        if len(as_numbers) == 1 or (len(values) == 1 and as_numbers and not capped):
+        if len(as_numbers) == 1:
             out.append(_cell(key, as_numbers[0][i], raw_all, "ok", source,
-                             f"digits run together in '{raw_all}'; split is unique" if len(tokens) < n else ""))
+                             f"digits run together in '{raw_all}'; the split is unique"))
+        elif len(values) == 1 and not capped:
+            out.append(_cell(key, as_numbers[0][i], raw_all, "ok", source,
+                             f"digits run together in '{raw_all}'; all {len(as_numbers)} splits agree on this cell"))
         elif len(chosen) == 1 and rule_note:
             out.append(_cell(key, chosen[0][i], raw_all, "inferred", source,
                              f"digits run together in '{raw_all}' admit {len(as_numbers)} splits; "

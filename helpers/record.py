@@ -169,8 +169,12 @@ def _cell_from_key(key: str, value: Any) -> dict[str, Any]:
 
 def cells_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A tidy cell table with stable dtypes: value a nullable float, the rest strings."""
-    df = pd.DataFrame(rows, columns=CELL_COLUMNS)
-    df["value"] = pd.array([None if _json_value(v) is None else float(v) for v in df["value"]], dtype="Float64")
-    for c in ("table", "row", "column", "raw", "status", "source", "note"):
-        df[c] = df[c].fillna("").astype(str)
-    return df
+    data: dict[str, Any] = {}
+    for c in CELL_COLUMNS:
+        if c == "value":
+            data[c] = pd.array([None if _json_value(r.get(c)) is None else float(r[c]) for r in rows],
+                               dtype="Float64")
+        else:
+            data[c] = pd.array(["" if r.get(c) is None or r.get(c) is pd.NA else str(r[c]) for r in rows],
+                               dtype="string")
+    return pd.DataFrame(data, columns=CELL_COLUMNS)

@@ -2,7 +2,7 @@
 
 Leaf tables (tables with no table inside) become table rows; text outside them becomes paragraph
 blocks in reading order. Colspan and rowspan are expanded into a grid to give every cell its grid
-position as provenance (`table 2 row 5 col 3`), while the row keeps its logical cells: mapping the
+position as provenance (`table 2 row 5 cell 2 col 3`: the 2nd <td> of the row, grid column 3), while the row keeps its logical cells: mapping the
 k-th printed value to the k-th column is what survives header/data span mismatches.
 """
 
@@ -25,14 +25,17 @@ _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "sec
 
 
 def _span(el: lxml.html.HtmlElement, name: str) -> int:
+    value = el.get(name)
+    if value is None:
+        return 1
     try:
-        return max(1, min(int(str(el.get(name, "1")).strip() or 1), 1000))
+        return max(1, min(int(value.strip() or 1), 1000))
     except ValueError:
         return 1
 
 
 def _cell_text(el: lxml.html.HtmlElement) -> str:
-    return "".join(el.itertext(tag=None))  # type: ignore[call-arg]
+    return "".join(el.itertext())
 
 
 class _Walker:
@@ -60,16 +63,19 @@ class _Walker:
         for r, tr in enumerate(rows):
             cells = []
             c = 0
+            k = 0
             for td in tr:
                 if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
                     continue
+                k += 1
                 while occupied.get((r, c)):
                     c += 1
                 cs, rs = _span(td, "colspan"), _span(td, "rowspan")
-                for dr in range(rs):
-                    for dc in range(cs):
-                        occupied[(r + dr, c + dc)] = True
-                cells.append(Cell(_cell_text(td).strip(), f"table {t} row {r + 1} col {c + 1}"))
+                if rs > 1:  # only row spans reach into later rows
+                    for dr in range(1, rs):
+                        for dc in range(cs):
+                            occupied[(r + dr, c + dc)] = True
+                cells.append(Cell(_cell_text(td).strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
                 c += cs
             if cells:
                 self.blocks.append(Block(cells, table=True))

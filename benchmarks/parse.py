@@ -1,0 +1,67 @@
+"""Parse speed of HTML reports on one core, against a bare lxml parse of the same bytes.
+
+Prints reports/s for the dev HTML pages of ../shared/corpus and for generated Word-export pages of
+real size (100–350 KB), and the ratio of our time to `lxml.html.fromstring`. Targets (issue 3):
+>= 200 reports/s; aim for <= 5x lxml. Run: .venv/bin/python benchmarks/parse.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lxml.html
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers import read_report  # noqa: E402
+from helpers.synth import random_report, render  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def timed(fn, items, min_seconds: float = 2.0) -> float:
+    """Seconds per item, repeating the whole list until min_seconds have passed."""
+    n, t0 = 0, time.perf_counter()
+    while True:
+        for it in items:
+            fn(it)
+        n += len(items)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds:
+            return elapsed / n
+
+
+def bench(label: str, paths: list[Path]) -> None:
+    datas = [p.read_bytes() for p in paths]
+    ours = timed(read_report, paths)
+    bare = timed(lxml.html.fromstring, datas)
+    kb = sum(len(d) for d in datas) / len(datas) / 1024
+    print(f"{label:<34} {len(paths):>3} files, mean {kb:7.1f} KB: {1 / ours:8.1f} reports/s "
+          f"({ours * 1000:6.2f} ms), lxml.html.fromstring {bare * 1000:6.2f} ms, ratio {ours / bare:5.2f}x")
+
+
+def main() -> None:
+    dev = sorted(CORPUS.glob("*/report.html"))
+    if dev:
+        bench("dev HTML pages (../shared/corpus)", dev)
+    else:
+        print("dev HTML pages: ../shared/corpus not present, skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = random.Random(7)
+        paths = []
+        for i in range(12):
+            report = random_report(rng.randrange(10**9), template=rng.choice(["2019", "2021"]))
+            out = render(report, "html", rng=i, word_markup=True, pad_kb=rng.choice([100, 180, 250, 350]))
+            p = Path(tmp) / f"gen{i}{out.suffix}"
+            p.write_bytes(out.data)
+            paths.append(p)
+        bench("generated Word-export pages", paths)
+
+
+if __name__ == "__main__":
+    main()
