@@ -29,8 +29,6 @@ Pos = tuple[int, int]  # (cell index, character offset)
 
 # How many template rows ahead a label may be found when the expected one is absent.
 LOOKAHEAD = 4
-# Candidate splits of a digit run beyond which the run is declared unreadable.
-MAX_SPLITS = 20000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,6 +62,7 @@ def _vocab() -> dict[str, Any]:
         "period": re.compile(meta["period"]),
         "first_year": re.compile(meta["first_year"]),
         "title_suffix": normalize(meta["title_suffix"]),
+        "title_strip": re.compile(meta["title_strip"]),
         "agency_suffix": re.compile("(?:" + "|".join(re.escape(s) for s in meta["agency_suffixes"]) + ")$"),
         "organ_kinds": [(k["kind"], re.compile(k["match"])) for k in c["organ_kinds"]],
     }
@@ -238,7 +237,13 @@ def _flat_tokens(raw: str, norm: str, source: str) -> list[_Token]:
             break
         nm = v["number"].match(norm, pos)
         if nm and nm.group("int"):
-            out.append(_Token(raw[pos:nm.end()], source, "number"))
+            text = raw[pos:nm.end()]
+            if nm.group("sign") and out and out[-1].kind == "number" and not raw[pos - 1].isspace() \
+                    and re.fullmatch(r"[\d.+-]+", normalize(out[-1].text)):
+                # a sign right after digits: a signed cell run together with its row, one run
+                out[-1] = _Token(out[-1].text + text, source, "number")
+            else:
+                out.append(_Token(text, source, "number"))
             pos = nm.end()
             continue
         pm = v["placeholder_re"].match(norm, pos)
@@ -296,34 +301,67 @@ _VALID = {
 }
 
 
-def _splits(tokens: list[str], dtypes: list[str]) -> tuple[list[tuple[str, ...]], bool]:
-    """Every way to cut digit runs into one valid number per column (and whether the cap was hit)."""
-    out: list[tuple[str, ...]] = []
-    n = len(dtypes)
+def _run_splits(run: str, dtypes: list[str], rels: list[tuple[str, int, list[int], list[int]]]
+                ) -> tuple[int, list[set[float]], list[tuple[float, ...]]]:
+    """Splits of one digit run into a valid number per column, counted exactly (no cap).
 
-    def dfs(ti: int, pos: int, col: int, acc: list[str]) -> None:
-        if len(out) >= MAX_SPLITS:
-            return
-        if ti == len(tokens):
-            if col == n:
-                out.append(tuple(acc))
-            return
-        if col >= n:
-            return
-        t = tokens[ti]
-        remaining_cols = n - col - 1
-        for end in range(pos + 1, len(t) + 1):
-            part = t[pos:end]
-            if not _VALID[dtypes[col]].fullmatch(part):
+    Returns the number of splits, each column's possible values, and up to two splits on which
+    every relation in `rels` holds (a relation's result, printed after its operands, must print
+    their sum, which prunes the search; memoised on the open partial sums).
+    """
+    n, size = len(dtypes), len(run)
+    ends = [[[j for j in range(i + 1, size + 1) if _VALID[d].fullmatch(run, i, j)] for i in range(size)]
+            for d in dtypes]
+    back = [[0] * (size + 1) for _ in range(n + 1)]
+    back[n][size] = 1
+    for c in range(n - 1, -1, -1):
+        for i in range(size):
+            back[c][i] = sum(back[c + 1][j] for j in ends[c][i])
+    values: list[set[float]] = [set() for _ in range(n)]
+    reach = [{0}] + [set() for _ in range(n)]
+    for c in range(n):
+        for i in reach[c]:
+            for j in ends[c][i] if i < size else []:
+                if back[c + 1][j]:
+                    reach[c + 1].add(j)
+                    values[c].add(float(run[i:j]))
+    if back[0][0] < 2 or not rels:
+        return back[0][0], values, []
+    ordered = all(r > max(p + m, default=-1) for _, r, p, m in rels)
+    memo: dict[tuple[int, int, tuple[float, ...]], list[tuple[float, ...]]] = {}
+
+    def solve(c: int, i: int, sums: tuple[float, ...], path: tuple[float, ...]) -> list[tuple[float, ...]]:
+        if c == n:
+            if i != size:
+                return []
+            if not ordered and not all(abs(path[r] - (sum(path[x] for x in p) - sum(path[x] for x in m))) < 1e-9
+                                       for _, r, p, m in rels):
+                return []
+            return [()]
+        key = (c, i, sums)
+        if ordered and key in memo:
+            return memo[key]
+        forced = [k for k, (_, r, _, _) in enumerate(rels) if r == c] if ordered else []
+        found: list[tuple[float, ...]] = []
+        for j in ends[c][i] if i < size else []:
+            if not back[c + 1][j]:
                 continue
-            if end == len(t):
-                if len(tokens) - ti - 1 <= remaining_cols:
-                    dfs(ti + 1, 0, col + 1, acc + [part])
-            elif remaining_cols > 0:
-                dfs(ti, end, col + 1, acc + [part])
+            v = float(run[i:j])
+            if any(abs(sums[k] - v) > 1e-9 for k in forced):
+                continue
+            new = [0.0 if k in forced else s + (v if c in p else -v if c in m else 0.0)
+                   for k, (s, (_, _, p, m)) in enumerate(zip(sums, rels))]
+            for rest in solve(c + 1, j, tuple(new), path + (v,)):
+                found.append((v, *rest))
+                if len(found) == 2:
+                    break
+            if len(found) == 2:
+                break
+        if ordered:
+            memo[key] = found
+        return found
 
-    dfs(0, 0, 0, [])
-    return out, len(out) >= MAX_SPLITS
+    return back[0][0], values, solve(0, 0, tuple(0.0 for _ in rels), ())
 
 
 def _constraints(template: Template, keys: list[str]) -> list[tuple[str, int, list[int], list[int]]]:
@@ -363,36 +401,28 @@ def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list
         note = f"{len(tokens)} values printed for {n} columns"
         return [_cell(k, None, raw_all, "unreadable", source, note) for k in keys]
     digits = [normalize(t.text).strip() for t in tokens]
-    if not tokens or not all(re.fullmatch(r"[\d.+-]+", d) for d in digits):
+    # Only a single run of digits is split: separated values mean the cell boundaries were kept,
+    # so fewer values than columns means cells were lost, and no split can say which.
+    if len(tokens) != 1 or not re.fullmatch(r"[\d.+-]+", digits[0]):
         note = f"{len(tokens)} values printed for {n} columns" if tokens else "no values printed"
         status = "unreadable" if tokens else "missing"
         return [_cell(k, None, raw_all, status, source, note) for k in keys]
-    candidates, capped = _splits(digits, dtypes)
-    as_numbers = [tuple(float(p) for p in c) for c in candidates]
-    rule_note = ""
-    chosen = as_numbers
-    if len(as_numbers) > 1:
-        rels = _constraints(template, keys)
-        ok = [c for c in as_numbers
-              if all(abs(c[r] - (sum(c[i] for i in p) - sum(c[i] for i in m))) < 1e-9 for _, r, p, m in rels)]
-        if len(ok) == 1:
-            chosen = ok
-            rule_note = ", ".join(sorted({rid for rid, *_ in rels}))
+    rels = _constraints(template, keys)
+    count, values, solutions = _run_splits(digits[0], dtypes, rels)
+    rule_note = ", ".join(sorted({rid for rid, *_ in rels}))
     out = []
     for i, key in enumerate(keys):
-        values = {c[i] for c in as_numbers}
-        if len(as_numbers) == 1:
-            out.append(_cell(key, as_numbers[0][i], raw_all, "ok", source,
+        if count == 1:
+            out.append(_cell(key, min(values[i]), raw_all, "ok", source,
                              f"digits run together in '{raw_all}'; the split is unique"))
-        elif len(values) == 1 and not capped:
-            out.append(_cell(key, as_numbers[0][i], raw_all, "ok", source,
-                             f"digits run together in '{raw_all}'; all {len(as_numbers)} splits agree on this cell"))
-        elif len(chosen) == 1 and rule_note:
-            out.append(_cell(key, chosen[0][i], raw_all, "inferred", source,
-                             f"digits run together in '{raw_all}' admit {len(as_numbers)} splits; "
-                             f"{rule_note} leaves one"))
+        elif count and len(values[i]) == 1:
+            out.append(_cell(key, min(values[i]), raw_all, "ok", source,
+                             f"digits run together in '{raw_all}'; all {count} splits agree on this cell"))
+        elif len(solutions) == 1:
+            out.append(_cell(key, solutions[0][i], raw_all, "inferred", source,
+                             f"digits run together in '{raw_all}' admit {count} splits; {rule_note} leaves one"))
         else:
-            why = "no valid split" if not as_numbers else f"{len(as_numbers)}{'+' if capped else ''} splits"
+            why = "no valid split" if not count else f"{count} splits"
             out.append(_cell(key, None, raw_all, "unreadable", source,
                              f"digits run together in '{raw_all}' admit {why}"))
     return out
@@ -503,7 +533,7 @@ def _title_parts(title: str) -> tuple[str | None, int | None]:
         pass
     year = int(m.group("year")) if m else None
     agency = (head[:m.start()] + head[m.end():]) if m else head
-    agency = re.sub(r"^(关于|《)|(》)$", "", agency).strip(" :：-_")
+    agency = v["title_strip"].sub("", agency).strip(" :：-_")
     return (agency or None), year
 
 
@@ -545,9 +575,9 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
                 agency = tail[k - 1]
             break
     if report_date is None:
-        m = re.search(r"(\S{2,30}?)\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*$", normalize(body[-200:]))
-        if m:
-            report_date = _date(m.group(2))
+        dates = list(v["date"].finditer(normalize(body[-200:])))
+        if dates and not normalize(body[-200:])[dates[-1].end():].strip():  # a date that ends the text
+            report_date = _date(dates[-1].group(0))
     published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
     if published is None:
         for r in view.raw[:6]:

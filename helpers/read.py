@@ -25,8 +25,6 @@ _HTML_HINT = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|table|p|div|met
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b < 32)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# Text that any real report contains; used to choose between candidate decodings.
-_REPORT_WORDS = ("政府信息", "公开", "申请", "年度报告", "行政", "情况")
 
 
 def sniff_form(path: Path, head: bytes) -> str:
@@ -55,7 +53,11 @@ def sniff_form(path: Path, head: bytes) -> str:
 
 
 def _score(text: str) -> int:
-    return sum(text.count(w) for w in _REPORT_WORDS) * 10 + len(_CJK.findall(text[:20000]))
+    """How much a decoding looks like a report: its vocabulary, then CJK characters at all."""
+    from .template import common
+
+    words = common()["metadata"]["report_words"]
+    return sum(text.count(w) for w in words) * 10 + len(_CJK.findall(text[:20000]))
 
 
 def decode_text(path: Path, data: bytes, declared: str | None = None) -> tuple[str, str]:

@@ -14,7 +14,8 @@ from ..document import Block, Cell, Document
 from ..template import common
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
-_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# A markdown table rule has at least one pipe: a line of dashes alone is a placeholder cell ("--").
+_PIPE_RULE = re.compile(r"^\s*(?=[^|]*\|)\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _HEADER_FIELD = re.compile(r"^([^:：\s]{2,6})\s*[:：]\s*(.*)$")
 
 

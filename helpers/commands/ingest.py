@@ -1,0 +1,47 @@
+"""`ogi ingest PATH... --store DIR`: parse, validate and store every new file under the paths."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int
+from ..read import DEFAULT_MAX_BYTES
+
+ORDER = 40
+
+
+def register(sub: Any) -> None:
+    """Add the `ingest` subcommand."""
+    p = sub.add_parser("ingest", help="add reports (files and folders) to a corpus store",
+                       description="Parse and validate every file under PATH that the store does not hold yet "
+                       "(by sha256) and write it to the store's Parquet tables. Safe to interrupt and re-run. "
+                       "Exit 0 when every new file was read, 2 when some could not be (see the failures table).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="report files or folders (hidden files are skipped)")
+    p.add_argument("--store", required=True, metavar="DIR", help="the store folder (created if absent)")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="run on a Dask LocalCluster of N worker processes (default: a local process pool)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786 ('serial': in-process)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="reports per part file (default 256)")
+    p.add_argument("--retry-failed", action="store_true", help="try again the files recorded as failures")
+    p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
+                   help=f"refuse files larger than this many bytes (default {DEFAULT_MAX_BYTES})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ingest, then print the summary line."""
+    from ..store import DEFAULT_BATCH_SIZE, ingest
+
+    summary = ingest(args.paths, args.store, workers=args.workers, scheduler=args.scheduler,
+                     progress=not args.no_progress, batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+                     max_bytes=args.max_bytes, retry_failed=args.retry_failed)
+    print(f"{args.store}: {summary}")
+    if summary.failed:
+        print(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
+              "\"SELECT path, error_class, message FROM failures\"", file=sys.stderr)
+    return EXIT_UNREADABLE if summary.failed else EXIT_OK

@@ -1,0 +1,274 @@
+"""DOCX reader: Word body paragraphs and tables in document order, each underlying cell once.
+
+The body XML is walked directly (not `doc.paragraphs` then `doc.tables`), so text and tables keep
+their printed order. python-docx's `row.cells` repeats a horizontally merged cell in every grid
+column it spans and returns the top cell again for vertically merged continuations; walking the
+`w:tc` elements of each `w:tr` gives every cell once, and continuation cells (`w:vMerge` without
+`restart`, old-style `w:hMerge`) are skipped. Provenance is `table 2 row 5 col 3` (grid position).
+Only leaf tables become table rows; a table that holds tables is layout, and its cells are walked
+as containers. Content controls (`w:sdt`) and custom XML wrappers are looked through.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import lxml.etree
+from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml import parse_xml
+from docx.oxml.ns import qn
+from docx.package import Package
+
+from ..document import Block, Cell, Document
+from ..errors import BrokenFile, FileTooLarge, UnsupportedForm
+from ..template import common, normalize
+
+__all__ = ["read_docx"]
+
+# A DOCX whose parts unpack to more than this is refused (a zip bomb, not a report).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+
+_P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
+_SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
+_T, _TAB, _PTAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:ptab"), qn("w:br"), qn("w:cr")
+_NB_HYPHEN, _TXBX = qn("w:noBreakHyphen"), qn("w:txbxContent")
+_TC_PR, _GRID_SPAN, _V_MERGE, _H_MERGE = qn("w:tcPr"), qn("w:gridSpan"), qn("w:vMerge"), qn("w:hMerge")
+_TR_PR, _GRID_BEFORE, _VAL = qn("w:trPr"), qn("w:gridBefore"), qn("w:val")
+_ALT_CHUNK, _R_ID = qn("w:altChunk"), qn("r:id")
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+# Subtrees whose text is not printed: deletions, moved-away text, field codes, properties.
+_SKIP = {qn("w:del"), qn("w:moveFrom"), qn("w:delText"), qn("w:instrText"), qn("w:delInstrText"),
+         qn("w:rPr"), qn("w:pPr"), _MC_FALLBACK}
+_WRAPPERS = {_SDT, _CUSTOM_XML}
+
+
+def _children(el: lxml.etree._Element) -> list[lxml.etree._Element]:
+    """Child elements, looking through content controls and custom-XML wrappers."""
+    out = []
+    for ch in el:
+        if ch.tag in _WRAPPERS:
+            inner = ch.find(_SDT_CONTENT) if ch.tag == _SDT else ch
+            if inner is not None:
+                out += _children(inner)
+        elif isinstance(ch.tag, str):
+            out.append(ch)
+    return out
+
+
+def _paragraph_text(p: lxml.etree._Element, boxes: list[lxml.etree._Element]) -> str:
+    """The printed text of one paragraph (tabs and line breaks kept); text boxes go to `boxes`."""
+    parts: list[str] = []
+
+    def visit(el: lxml.etree._Element) -> None:
+        tag = el.tag
+        if tag == _T:
+            parts.append(el.text or "")
+            return
+        if tag in (_TAB, _PTAB):
+            parts.append("\t")
+            return
+        if tag in (_BR, _CR):
+            parts.append("\n")
+            return
+        if tag == _NB_HYPHEN:
+            parts.append("-")
+            return
+        if tag in _SKIP or not isinstance(tag, str):
+            return
+        if tag == _TXBX:
+            boxes.append(el)
+            return
+        for ch in el:
+            visit(ch)
+
+    for ch in p:
+        visit(ch)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _blank_chars() -> str:
+    return "".join(b for b in common()["cells"]["blanks"] if len(b) == 1)
+
+
+def _is_blank(text: str) -> bool:
+    """Empty, or only whitespace and the template's blank characters (U+3000, NBSP, zero-width)."""
+    return not text.strip().strip(_blank_chars()).strip()
+
+
+class _Walker:
+    """Walks body content in order, collecting blocks (tables and paragraphs numbered as met)."""
+
+    def __init__(self, path: Path, part: Any) -> None:
+        self.path = path
+        self.part = part
+        self.blocks: list[Block] = []
+        self.tables = 0
+        self.paragraphs = 0
+        self.chunks = 0
+        self.notes: list[str] = []
+
+    def container(self, el: lxml.etree._Element) -> None:
+        """Paragraphs, tables and imported chunks of a body, cell or text box, in order."""
+        for ch in _children(el):
+            if ch.tag == _P:
+                self.paragraph(ch)
+            elif ch.tag == _TBL:
+                self.table(ch)
+            elif ch.tag == _ALT_CHUNK:
+                self.alt_chunk(ch)
+
+    def alt_chunk(self, el: lxml.etree._Element) -> None:
+        """Content imported as an HTML chunk (web systems export Word files so): read as HTML."""
+        from .html import read_html
+
+        try:
+            chunk = self.part.related_parts[el.get(_R_ID)]
+        except KeyError:
+            self.notes.append("an imported content chunk (altChunk) is missing from the file")
+            return
+        if "html" not in (chunk.content_type or ""):
+            self.notes.append(f"an imported content chunk of type {chunk.content_type} was not read")
+            return
+        from ..read import decode_text
+
+        self.chunks += 1
+        text, encoding = decode_text(self.path, chunk.blob)
+        for block in read_html(self.path, text, encoding).blocks:
+            for cell in block.cells:
+                cell.source = f"imported chunk {self.chunks} {cell.source}"
+            self.blocks.append(block)
+
+    def paragraph(self, p: lxml.etree._Element) -> None:
+        """One block per printed line of the paragraph (soft line breaks split it), then its text boxes."""
+        self.paragraphs += 1
+        boxes: list[lxml.etree._Element] = []
+        text = _paragraph_text(p, boxes)
+        source = f"paragraph {self.paragraphs}"
+        for line in text.split("\n"):
+            if not _is_blank(line):
+                self.blocks.append(Block([Cell(line.strip(), source)]))
+        for box in boxes:
+            self.container(box)
+
+    def table(self, tbl: lxml.etree._Element) -> None:
+        """A leaf table's rows as table blocks: each cell once, with its grid position."""
+        if tbl.find(".//" + _TBL) is not None:  # a layout table: walk its cells as containers
+            for tr in _children(tbl):
+                if tr.tag == _TR:
+                    for tc in _children(tr):
+                        if tc.tag == _TC:
+                            self.container(tc)
+            return
+        self.tables += 1
+        rows = [tr for tr in _children(tbl) if tr.tag == _TR]
+        for r, tr in enumerate(rows):
+            cells = []
+            col = _int_prop(tr.find(_TR_PR), _GRID_BEFORE, 0)
+            for tc in _children(tr):
+                if tc.tag != _TC:
+                    continue
+                pr = tc.find(_TC_PR)
+                span = max(1, _int_prop(pr, _GRID_SPAN, 1))
+                if not _continues_merge(pr):
+                    cells.append(Cell(_cell_text(tc), f"table {self.tables} row {r + 1} col {col + 1}"))
+                col += span
+            if cells:
+                self.blocks.append(Block(cells, table=True))
+
+
+def _int_prop(pr: lxml.etree._Element | None, tag: str, default: int) -> int:
+    el = pr.find(tag) if pr is not None else None
+    if el is None:
+        return default
+    try:
+        return int(el.get(_VAL, default))
+    except ValueError:
+        return default
+
+
+def _continues_merge(pr: lxml.etree._Element | None) -> bool:
+    """A vertically merged continuation cell (or an old-style horizontal one): not printed again."""
+    if pr is None:
+        return False
+    v = pr.find(_V_MERGE)
+    if v is not None and v.get(_VAL, "continue") != "restart":
+        return True
+    h = pr.find(_H_MERGE)
+    return h is not None and h.get(_VAL, "continue") != "restart"
+
+
+def _cell_text(tc: lxml.etree._Element) -> str:
+    """A cell's paragraphs joined by line breaks; a cell of blanks only (U+3000 etc.) is empty."""
+    lines: list[str] = []
+
+    def collect(el: lxml.etree._Element) -> None:
+        for ch in _children(el):
+            if ch.tag == _P:
+                boxes: list[lxml.etree._Element] = []
+                lines.append(_paragraph_text(ch, boxes))
+                for box in boxes:
+                    collect(box)
+            elif ch.tag == _TBL:  # only reached through text boxes
+                for tr in _children(ch):
+                    for c in _children(tr):
+                        if c.tag == _TC:
+                            collect(c)
+
+    collect(tc)
+    text = "\n".join(line.strip() for line in lines).strip()
+    return "" if _is_blank(text) else text
+
+
+def _check_container(path: Path, data: bytes) -> None:
+    """Refuse a damaged zip and a zip bomb before python-docx unpacks anything."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise BrokenFile(path, f"a DOCX whose zip container is damaged or truncated ({exc})") from exc
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileTooLarge(path, f"the DOCX unpacks to {unpacked / 1e6:.0f} MB (over "
+                                 f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB)", "this is not a single report")
+
+
+def _title(package: Package) -> str | None:
+    """The core-properties title, when it names a report (holds the title suffix and more)."""
+    try:
+        title = (package.core_properties.title or "").strip()
+    except Exception:  # noqa: BLE001 - damaged metadata never stops reading the body
+        return None
+    suffix = normalize(common()["metadata"]["title_suffix"])
+    flat = normalize(title).replace(" ", "")
+    return title if suffix in flat and len(flat) > len(suffix) else None
+
+
+def read_docx(path: Path, data: bytes) -> Document:
+    """Read a .docx (or .docm/.dotx) file's body into blocks; damaged containers raise `BrokenFile`."""
+    _check_container(path, data)
+    try:
+        package = Package.open(io.BytesIO(data))
+        part = package.main_document_part
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, PackageNotFoundError,
+            lxml.etree.XMLSyntaxError) as exc:
+        raise BrokenFile(path, f"a DOCX whose parts cannot be read ({type(exc).__name__}: {exc})") from exc
+    content_type = part.content_type or ""
+    if "wordprocessingml" not in content_type and "ms-word" not in content_type:
+        raise UnsupportedForm(path, f"a zip container that is not a Word document ({content_type or 'no type'})")
+    try:
+        root = part.element if hasattr(part, "element") else parse_xml(part.blob)
+    except lxml.etree.XMLSyntaxError as exc:
+        raise BrokenFile(path, f"a DOCX whose document XML is damaged ({exc})") from exc
+    body = root.find(qn("w:body"))
+    if body is None:
+        raise BrokenFile(path, "a DOCX without a document body")
+    walker = _Walker(path, part)
+    walker.container(body)
+    return Document(path=str(path), form="docx", blocks=walker.blocks, title=_title(package),
+                    notes=walker.notes)

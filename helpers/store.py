@@ -1,0 +1,929 @@
+"""Store stage: a corpus of parsed reports as Parquet tables, ingested incrementally and in parallel.
+
+A store is a folder with one sub-folder per table (reports, cells, findings, failures, sections) of
+Parquet part files. Each ingest batch writes one part per table, each atomically (temp file +
+os.replace), and the `reports` part last: it is the batch's commit record, so a part of another
+table without its `reports` twin is an orphan of an interrupted run, ignored by readers and removed
+by the next ingest. A re-run skips every file whose sha256 is already stored (as a report or as a
+failure), so a killed run resumes with nothing lost or duplicated.
+
+After the parse batches, `ingest` links each organ's consecutive years (`previous_report_id`) and
+recomputes the cross-year findings (the rules that run only with a previous report: X1, X2, COPY)
+of every report whose link changed, whatever order the years arrived in, rewriting only the parts
+that hold those reports (findings first, then reports, so that an interrupted link is redone).
+
+`open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import contextlib
+import datetime as dt
+import fcntl
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import ReportError, StoreError
+from .read import DEFAULT_MAX_BYTES
+
+__all__ = ["Corpus", "IngestSummary", "SCHEMAS", "TABLES", "cross_year_rules", "ingest", "open_store"]
+
+TABLES = ("reports", "cells", "findings", "failures", "sections")
+MARKER = "ogi-store.json"
+FORMAT_VERSION = 1
+DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
+FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
+TASK_FILES = 8                # files per task sent to a worker
+LINK_CHUNK = 250              # organ-year pairs re-validated per step of the link phase
+
+_STR, _INT, _FLOAT, _DATE = pa.string(), pa.int64(), pa.float64(), pa.date32()
+_TS = pa.timestamp("us", tz="UTC")
+_COUNT_STATUSES = ("ok", "blank", "placeholder", "unreadable", "inferred", "missing", "unknown")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "reports": pa.schema(
+        [("report_id", _STR), ("path", _STR), ("agency", _STR), ("organ_id", _STR), ("organ_name", _STR),
+         ("organ_kind", _STR), ("level", _STR), ("region_code", _STR), ("region", _STR), ("year", _INT),
+         ("template", _STR), ("form", _STR), ("encoding", _STR), ("report_date", _DATE), ("published", _DATE),
+         ("title", _STR), ("n_cells", _INT)]
+        + [(f"n_{s}", _INT) for s in _COUNT_STATUSES]
+        + [("n_errors", _INT), ("n_warnings", _INT), ("previous_report_id", _STR), ("ingested_at", _TS)]),
+    "cells": pa.schema([("report_id", _STR), ("table", _STR), ("row", _STR), ("column", _STR), ("value", _FLOAT),
+                        ("raw", _STR), ("status", _STR), ("source", _STR), ("note", _STR)]),
+    "findings": pa.schema([("report_id", _STR), ("rule", _STR), ("severity", _STR), ("table", _STR), ("row", _STR),
+                           ("column", _STR), ("expected", _FLOAT), ("found", _FLOAT), ("delta", _FLOAT),
+                           ("message", _STR), ("source", _STR)]),
+    "failures": pa.schema([("path", _STR), ("sha256", _STR), ("error_class", _STR), ("message", _STR),
+                           ("ingested_at", _TS)]),
+    "sections": pa.schema([("report_id", _STR), ("section", _STR), ("text", _STR)]),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def cross_year_rules() -> frozenset[str]:
+    """Rule ids that need the previous year's report (catalogue `runs: with_previous`): X1, X2, COPY."""
+    from .validate import get_rules
+
+    return frozenset(r.id for r in get_rules() if r.runs == "with_previous")
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrow ↔ pandas
+
+
+def _pandas_type(t: pa.DataType) -> Any:
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_floating(t):
+        return pd.Float64Dtype()
+    return None
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow → pandas with nullable Int64/Float64 numbers, dates as datetime.date, text as str."""
+    return table.to_pandas(types_mapper=_pandas_type, date_as_object=True)
+
+
+def _to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
+    """A DataFrame → an Arrow table of the store's schema for `name` (absent columns and missing values → null)."""
+    schema = SCHEMAS[name]
+    frame = frame.reindex(columns=schema.names)
+    try:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        pass  # mixed object columns: convert value by value
+    cols = []
+    for f in schema:
+        vals = [None if _missing(v) else (str(v) if pa.types.is_string(f.type) else v) for v in frame[f.name].tolist()]
+        cols.append(pa.array(vals, type=f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def _empty(name: str) -> pa.Table:
+    return SCHEMAS[name].empty_table()
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker side: one file → one result record (never raises)
+
+
+def _hash_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _failure(path: str, sha: str | None, exc: BaseException) -> dict[str, Any]:
+    from .cli import failure_record
+
+    err = failure_record(path, exc)["error"]
+    return {"kind": "failure", "path": path, "sha256": sha, "error_class": err["class"], "message": err["message"]}
+
+
+def _report_row(report: Any, report_id: str, path: str, findings: pd.DataFrame) -> dict[str, Any]:
+    """The `reports` row of a parsed report (organ identity from its printed agency)."""
+    from .organs import identify
+
+    organ = identify(report.agency)
+    kind = organ.kind if organ.kind != "unknown" else (report.organ_kind or "unknown")
+    level = organ.level if organ.kind != "unknown" else (kind if kind in ("township", "department") else "unknown")
+    counts = report.cells["status"].value_counts()
+    sev = findings["severity"].value_counts() if len(findings) else pd.Series(dtype=int)
+    row = {
+        "report_id": report_id, "path": path, "agency": report.agency, "organ_id": organ.organ_id,
+        "organ_name": organ.name, "organ_kind": kind, "level": level, "region_code": organ.region_code,
+        "region": organ.region, "year": report.year, "template": report.template, "form": report.form,
+        "encoding": report.encoding, "report_date": report.report_date, "published": report.published,
+        "title": report.title, "n_cells": len(report.cells),
+        "n_errors": int(sev.get("error", 0)), "n_warnings": int(sev.get("warning", 0)),
+        "previous_report_id": None,
+    }
+    row.update({f"n_{s}": int(counts.get(s, 0)) for s in _COUNT_STATUSES})
+    return row
+
+
+def _parse_one(path: str, sha: str | None, max_bytes: int) -> dict[str, Any]:
+    """Parse and validate one file into the rows of every table, or a failure record."""
+    from .parse import read_report
+    from .validate import validate
+
+    try:
+        report = read_report(path, max_bytes=max_bytes)
+    except Exception as exc:  # noqa: BLE001 - a bad file is a failure record, never a dead batch
+        return _failure(path, sha, exc)
+    report_id = report.sha256 or sha
+    if report_id is None:
+        return _failure(path, sha, RuntimeError("the parser returned no sha256 for the file"))
+    try:
+        findings = validate(report)
+    except Exception as exc:  # noqa: BLE001 - a validator bug must not lose the batch
+        return _failure(path, report_id, RuntimeError(f"validation failed: {type(exc).__name__}: {exc}"))
+    cells = report.cells.copy()
+    cells.insert(0, "report_id", report_id)
+    findings = findings.copy()
+    findings.insert(0, "report_id", report_id)
+    sections = pd.DataFrame([{"report_id": report_id, "section": k, "text": v}
+                             for k, v in report.sections.items() if v is not None],
+                            columns=["report_id", "section", "text"])
+    return {"kind": "report", "report_id": report_id, "row": _report_row(report, report_id, path, findings),
+            "cells": _to_arrow(cells, "cells"), "findings": _to_arrow(findings, "findings"),
+            "sections": _to_arrow(sections, "sections")}
+
+
+def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict[str, Any]]:
+    """A worker task: a few (path, sha256) pairs → their result records."""
+    return [_parse_one(path, sha, max_bytes) for path, sha in items]
+
+
+def _worker_init() -> None:
+    """Process-pool workers: Ctrl-C is the parent's business, and a worker whose parent died exits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="ogi-orphan-watch").start()
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the work runs: in-process, a process pool, or a Dask cluster
+
+
+class _Runner:
+    """Runs list-shaped tasks and yields (task, result, error) as they finish.
+
+    A task that fails as a whole (a worker process died, a Dask worker was lost) is split into
+    single-item tasks that are re-run one at a time, so the one item that kills a worker is
+    reported with the error (error is only ever set for single-item tasks) and the others go on.
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: Any = None) -> None:
+        self.kind = "processes"
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._owned: list[Any] = []
+        if isinstance(scheduler, str) and scheduler in ("serial", "sync"):
+            self.kind = "serial"
+        elif scheduler is not None or workers is not None:
+            self.kind = "dask"
+            self._start_dask(workers, scheduler)
+
+    # set-up and tear-down
+
+    def _start_dask(self, workers: int | None, scheduler: Any) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise StoreError("Dask is not installed: pip install 'dask[distributed]'") from exc
+        import logging
+
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            self._owned.append(cluster)
+            self._client = Client(cluster)
+            self._owned.insert(0, self._client)
+        elif isinstance(scheduler, str):
+            try:
+                self._client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise StoreError(f"cannot reach the Dask scheduler at {scheduler}: {exc} "
+                                 "(start one with `dask scheduler` and `dask worker ADDRESS`)") from exc
+            self._owned.append(self._client)
+        elif hasattr(scheduler, "submit"):          # a distributed.Client
+            self._client = scheduler
+        elif hasattr(scheduler, "scheduler_address"):  # a cluster object, e.g. LocalCluster(...)
+            self._client = Client(scheduler)
+            self._owned.append(self._client)
+        else:
+            raise StoreError(f"scheduler must be a Dask address, Client or cluster, not {type(scheduler).__name__}")
+        n = len(self._client.scheduler_info().get("workers", {}))
+        self.workers = max(n, workers or 0, 1)
+
+    def _process_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["helpers.store", "helpers.parse", "helpers.validate"])
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+        return self._pool
+
+    def close(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
+        for obj in self._owned:
+            with contextlib.suppress(Exception):
+                obj.close()
+        self._owned = []
+
+    # running
+
+    def run(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]]) -> Iterator[
+            tuple[list[Any], Any, BaseException | None]]:
+        """Run `fn(task)` for every task taken from `pending` (which may grow while running)."""
+        suspects: collections.deque[list[Any]] = collections.deque()
+        if self.kind == "serial":
+            while pending:
+                task = pending.popleft()
+                try:
+                    yield task, fn(task), None
+                except Exception as exc:  # noqa: BLE001
+                    if len(task) > 1:
+                        pending.extendleft([x] for x in reversed(task))
+                    else:
+                        yield task, None, exc
+            return
+        if self.kind == "dask":
+            yield from self._run_dask(fn, pending, suspects)
+        else:
+            yield from self._run_processes(fn, pending, suspects)
+
+    def _run_processes(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
+                       suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
+        inflight: dict[cf.Future[Any], list[Any]] = {}
+        limit = self.workers * 3
+        alone: cf.Future[Any] | None = None   # a suspect running by itself
+        while pending or suspects or inflight:
+            pool = self._process_pool()
+            try:
+                # Suspects (tasks lost with a crashed worker) run one at a time, so a crash names its item.
+                if suspects and not inflight:
+                    task = suspects.popleft()
+                    alone = pool.submit(fn, task)
+                    inflight[alone] = task
+                while not suspects and pending and len(inflight) < limit:
+                    task = pending.popleft()
+                    inflight[pool.submit(fn, task)] = task
+            except cf.BrokenExecutor:  # the pool broke between two submissions: requeue and restart it
+                suspects.extend([x] for x in task)
+                for t in inflight.values():
+                    suspects.extend([x] for x in t)
+                inflight.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+                self._pool = None
+                continue
+            done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                task = inflight.pop(fut)
+                try:
+                    yield task, fut.result(), None
+                except cf.BrokenExecutor as exc:
+                    broken = True
+                    if fut is alone and len(task) == 1:
+                        yield task, None, exc      # it ran alone: this item killed the worker
+                    else:
+                        suspects.extend([x] for x in task)
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
+                    if len(task) > 1:
+                        suspects.extend([x] for x in task)
+                    else:
+                        yield task, None, exc
+            if broken:
+                for task in inflight.values():
+                    suspects.extend([x] for x in task)
+                inflight.clear()
+                self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+                self._pool = None
+
+    def _run_dask(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
+                  suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
+        from distributed import as_completed
+
+        client = self._client
+        inflight: dict[Any, list[Any]] = {}
+        limit = self.workers * 4
+        ac = as_completed()
+
+        def submit(task: list[Any]) -> None:
+            fut = client.submit(fn, task, pure=False, retries=0)
+            inflight[fut] = task
+            ac.add(fut)
+
+        while pending and len(inflight) < limit:
+            submit(pending.popleft())
+        while inflight:
+            fut = next(ac)
+            task = inflight.pop(fut)
+            try:
+                yield task, fut.result(), None
+            except Exception as exc:  # noqa: BLE001 - KilledWorker and the like
+                if len(task) > 1:
+                    suspects.extend([x] for x in task)
+                else:
+                    yield task, None, exc
+            fut.release()
+            while suspects and len(inflight) < limit:
+                submit(suspects.popleft())
+            while pending and len(inflight) < limit:
+                submit(pending.popleft())
+
+
+# ---------------------------------------------------------------------------------------------
+# The store on disk
+
+
+@dataclass
+class IngestSummary:
+    """What one `ingest` run did: files ingested, skipped (already stored), failed, and the time taken."""
+
+    ingested: int
+    skipped: int
+    failed: int
+    seconds: float
+    linked: int = 0      # reports whose cross-year link (previous_report_id, X1/X2/COPY) was recomputed
+
+    def __str__(self) -> str:
+        rate = f" ({self.ingested / self.seconds:.1f} reports/s)" if self.ingested and self.seconds > 0 else ""
+        return (f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, "
+                f"linked {self.linked} in {self.seconds:.1f} s{rate}")
+
+
+def _is_store(path: Path) -> bool:
+    return (path / MARKER).is_file()
+
+
+def _atomic_write(table: pa.Table, dest: Path) -> None:
+    """Write a Parquet file via a hidden temp file in the same folder and os.replace."""
+    tmp = dest.with_name(f".tmp-{secrets.token_hex(4)}-{dest.name}")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _create_store(root: Path) -> None:
+    """Make `root` a store (or check that it is one); a non-empty folder that is not a store is refused."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: exists and is not a folder; choose a folder for the store")
+    if root.is_dir() and not _is_store(root) and any(p for p in root.iterdir() if not p.name.startswith(".")):
+        raise StoreError(f"{root}: a non-empty folder that is not an ogi store ({MARKER} missing); "
+                         "choose a new or empty folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            (root / name).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{root}: cannot create the store: {exc}") from exc
+    if not _is_store(root):
+        tmp = root / f".tmp-{MARKER}"
+        tmp.write_text(json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
+                                   "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1), encoding="utf-8")
+        os.replace(tmp, root / MARKER)
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One ingest at a time per store (an advisory lock the OS drops when the process dies)."""
+    fh = open(root / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StoreError(f"{root}: another ingest is writing to this store; wait for it to finish") from exc
+        yield
+    finally:
+        fh.close()
+
+
+def _committed(root: Path) -> dict[str, list[Path]]:
+    """Part files per table that belong to a committed batch (one whose `reports` part exists)."""
+    names = sorted(p.name for p in (root / "reports").glob("part-*.parquet"))
+    keep = set(names)
+    out: dict[str, list[Path]] = {}
+    for table in TABLES:
+        folder = root / table
+        parts = sorted(p for p in folder.glob("part-*.parquet") if p.name in keep) if folder.is_dir() else []
+        out[table] = parts
+    return out
+
+
+def _clean_orphans(root: Path) -> None:
+    """Remove temp files and the parts of batches that never committed (an interrupted run)."""
+    keep = {p.name for p in (root / "reports").glob("part-*.parquet")}
+    for table in TABLES:
+        for p in (root / table).iterdir():
+            if p.name.startswith(".tmp-") or (p.name.startswith("part-") and p.name not in keep):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+
+def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.DataFrame:
+    """Some columns of every part of a table, with the part's file name in column `part`."""
+    frames = []
+    for p in parts:
+        t = pq.read_table(p, columns=columns, schema=SCHEMAS[name])
+        f = _to_pandas(t)
+        f["part"] = p.name
+        frames.append(f)
+    if not frames:
+        f = _to_pandas(SCHEMAS[name].empty_table().select(columns))
+        f["part"] = pd.Series(dtype=str)
+        return f
+    return pd.concat(frames, ignore_index=True)
+
+
+def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
+    """Every non-hidden file under `paths`, in sorted order; stores (this one included) are skipped."""
+    root_real = os.path.realpath(root)
+    for given in paths:
+        p = Path(given)
+        if p.is_file():
+            if not os.path.realpath(p).startswith(root_real + os.sep):  # never the store's own files
+                yield str(p.absolute())
+        elif p.is_dir():
+            if os.path.realpath(p) == root_real or _is_store(p):
+                continue
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                     and os.path.realpath(os.path.join(dirpath, d)) != root_real
+                                     and not _is_store(Path(dirpath, d)))
+                for f in sorted(filenames):
+                    if not f.startswith("."):
+                        yield os.path.abspath(os.path.join(dirpath, f))
+        else:
+            raise StoreError(f"{given}: no such file or folder; check the path")
+
+
+class _BatchWriter:
+    """Collects result records and writes them as one part per table, the `reports` part last."""
+
+    def __init__(self, root: Path, batch_size: int) -> None:
+        self.root = root
+        self.batch_size = batch_size
+        self.run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        self.seq = 0
+        self.results: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.written_ids: list[str] = []
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.results.append(result)
+        n_reports = sum(1 for r in self.results if r["kind"] == "report")
+        if n_reports >= self.batch_size or len(self.results) >= 4 * self.batch_size or \
+                time.monotonic() - self.last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.results:
+            return
+        now = dt.datetime.now(dt.UTC)
+        reps = [r for r in self.results if r["kind"] == "report"]
+        fails = [r for r in self.results if r["kind"] == "failure"]
+        tables: dict[str, pa.Table] = {}
+        for name in ("cells", "findings", "sections"):
+            tables[name] = pa.concat_tables([r[name] for r in reps]) if reps else _empty(name)
+        tables["failures"] = pa.Table.from_pylist(
+            [{k: f[k] for k in ("path", "sha256", "error_class", "message")} | {"ingested_at": now} for f in fails],
+            schema=SCHEMAS["failures"])
+        tables["reports"] = pa.Table.from_pylist([r["row"] | {"ingested_at": now} for r in reps],
+                                                 schema=SCHEMAS["reports"])
+        self.seq += 1
+        name = f"part-{self.run}-{self.seq:05d}.parquet"
+        for table in ("cells", "findings", "sections", "failures", "reports"):  # reports last: the commit
+            _atomic_write(tables[table], self.root / table / name)
+        self.written_ids.extend(r["report_id"] for r in reps)
+        self.results = []
+        self.last_flush = time.monotonic()
+
+
+def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], store: str | os.PathLike[str], *,
+           workers: int | None = None, scheduler: Any = None, progress: bool = True,
+           batch_size: int = DEFAULT_BATCH_SIZE, max_bytes: int = DEFAULT_MAX_BYTES,
+           retry_failed: bool = False) -> IngestSummary:
+    """Parse, validate and store every file under `paths` that the store does not hold yet.
+
+    Files are identified by sha256; one already stored as a report or a failure is skipped (with
+    `retry_failed`, failures are tried again). Work runs on a local process pool by default; with
+    `workers=N` on a Dask LocalCluster of N workers; with `scheduler` on a Dask cluster (an address
+    such as "tcp://host:8786", a `distributed.Client` or a cluster object), or "serial" in-process.
+    Results are written every `batch_size` reports; then organ-years are linked (see the module doc).
+    """
+    t0 = time.perf_counter()
+    root = Path(store).absolute()
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    if batch_size <= 0:
+        raise StoreError("batch_size must be a positive number of reports")
+    _create_store(root)
+    with _locked(root):
+        _clean_orphans(root)
+        parts = _committed(root)
+        known = set(_read_columns(parts["reports"], "reports", ["report_id"])["report_id"].dropna())
+        if not retry_failed:
+            known |= set(_read_columns(parts["failures"], "failures", ["sha256"])["sha256"].dropna())
+        todo: list[tuple[str, str | None]] = []
+        skipped = failed = ingested = 0
+        writer = _BatchWriter(root, batch_size)
+        for path in _walk(paths, root):
+            try:
+                sha = _hash_file(path)
+            except OSError as exc:
+                writer.add(_failure(path, None, ReportError(path, f"cannot read the file: {exc.strerror or exc}",
+                                                            "check that it exists and is readable")))
+                failed += 1
+                continue
+            if sha in known:
+                skipped += 1
+                continue
+            known.add(sha)
+            todo.append((path, sha))
+        runners: list[_Runner] = []
+
+        def runner() -> _Runner:
+            """The pool, started on first need (a no-op run starts none)."""
+            if not runners:
+                runners.append(_Runner(workers, scheduler))
+            return runners[0]
+
+        bar = _progress_bar(len(todo), progress)
+        try:
+            pending = collections.deque(todo[i:i + TASK_FILES] for i in range(0, len(todo), TASK_FILES))
+            fn = functools.partial(_parse_task, max_bytes=max_bytes)
+            for task, results, error in (runner().run(fn, pending) if todo else ()):
+                if error is not None:
+                    path, sha = task[0]
+                    results = [_failure(path, sha, RuntimeError(
+                        f"the worker processing it died ({type(error).__name__}: {error})"))]
+                for res in results:
+                    if res["kind"] == "report":
+                        ingested += 1
+                    else:
+                        failed += 1
+                    writer.add(res)
+                bar.update(len(task))
+            writer.flush()
+            bar.close()
+            linked = _link(root, runner)
+        except BaseException:
+            writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest
+            for r in runners:
+                r.close(cancel=True)
+            runners.clear()
+            raise
+        finally:
+            bar.close()
+            for r in runners:
+                r.close()
+    return IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
+                         seconds=time.perf_counter() - t0, linked=linked)
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, desc="ingest",
+                disable=not enabled or not sys.stderr.isatty() or total == 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Linking organ-years and the cross-year findings
+
+
+_INDEX_COLUMNS = ["report_id", "agency", "organ_id", "organ_name", "year", "n_ok", "previous_report_id"]
+
+
+def _expected_links(index: pd.DataFrame) -> pd.DataFrame:
+    """For every report: the previous report it should link to and the organ's name (from its latest year).
+
+    Deterministic whatever the ingest order: of several reports of one organ-year, the one with
+    the most readable cells (then the smallest report_id) represents it.
+    """
+    from .organs import clean_name
+
+    idx = index.copy()
+    idx["_ok"] = idx["n_ok"].fillna(0)
+    ranked = idx.dropna(subset=["organ_id", "year"]).sort_values(["organ_id", "year", "_ok", "report_id"],
+                                                                 ascending=[True, True, False, True])
+    rep = ranked.drop_duplicates(["organ_id", "year"])
+    rep_key = {(o, int(y)): r for o, y, r in zip(rep["organ_id"], rep["year"], rep["report_id"])}
+    latest = rep.sort_values(["organ_id", "year"]).drop_duplicates("organ_id", keep="last")
+    names = {o: clean_name(a) for o, a in zip(latest["organ_id"], latest["agency"])}
+    exp_prev, exp_name = [], []
+    for o, y, own in zip(idx["organ_id"], idx["year"], idx["organ_name"]):
+        if o is None or _missing(o):
+            exp_prev.append(None)
+            exp_name.append(None if _missing(own) else own)
+            continue
+        exp_prev.append(rep_key.get((o, int(y) - 1)) if not _missing(y) else None)
+        exp_name.append(names.get(o, None if _missing(own) else own))
+    idx["exp_prev"] = exp_prev
+    idx["exp_name"] = exp_name
+    return idx
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (_missing(a) and _missing(b)) or a == b
+
+
+def _link(root: Path, runner: Callable[[], _Runner] | None = None) -> int:
+    """Link organ-years and recompute cross-year findings where a link changed; returns how many reports."""
+    parts = _committed(root)
+    index = _read_columns(parts["reports"], "reports", _INDEX_COLUMNS).drop_duplicates("report_id")
+    if index.empty:
+        return 0
+    idx = _expected_links(index)
+    prev_changed = [not _same(a, b) for a, b in zip(idx["previous_report_id"], idx["exp_prev"])]
+    name_changed = [not _same(a, b) for a, b in zip(idx["organ_name"], idx["exp_name"])]
+    idx["prev_changed"] = prev_changed
+    affected = idx[[p or n for p, n in zip(prev_changed, name_changed)]]
+    if affected.empty:
+        return 0
+    cross = cross_year_rules()
+    part_of = dict(zip(index["report_id"], index["part"]))
+    relink = affected[affected["prev_changed"]]
+    # 1. New cross-year findings, in chunks of pairs (bounded memory), sorted by the parts they live in.
+    new_tables: list[pa.Table] = []
+    pairs = [(r, p) for r, p in zip(relink["report_id"], relink["exp_prev"]) if not _missing(p)]
+    pairs.sort(key=lambda rp: (part_of[rp[0]], part_of[rp[1]]))
+    for i in range(0, len(pairs), LINK_CHUNK):
+        new_tables.extend(_cross_findings(root, parts, pairs[i:i + LINK_CHUNK], part_of, runner))
+    new = pa.concat_tables(new_tables) if new_tables else _empty("findings")
+    new_part = pa.array([part_of[r] for r in new["report_id"].to_pylist()], pa.string())
+    # 2. Rewrite the findings parts of re-linked reports (their old cross-year rows replaced).
+    counts: list[pd.DataFrame] = []
+    cross_arr = pa.array(sorted(cross), pa.string())
+    for part, ids in relink.groupby("part")["report_id"].apply(list).to_dict().items():
+        ids_arr = pa.array(ids, pa.string())
+        old = pq.read_table(root / "findings" / part, schema=SCHEMAS["findings"])
+        drop = pc.and_(pc.is_in(old["report_id"], value_set=ids_arr),
+                       pc.fill_null(pc.is_in(old["rule"], value_set=cross_arr), False))
+        table = pa.concat_tables([old.filter(pc.invert(drop)), new.filter(pc.equal(new_part, part))])
+        _atomic_write(table, root / "findings" / part)
+        sub = _to_pandas(table.select(["report_id", "severity"]).filter(pc.is_in(table["report_id"], value_set=ids_arr)))
+        sev = pd.crosstab(sub["report_id"], sub["severity"]).reindex(index=ids, columns=["error", "warning"],
+                                                                       fill_value=0)
+        counts.append(sev)
+    sev_all = pd.concat(counts) if counts else pd.DataFrame(columns=["error", "warning"])
+    # 3. Rewrite the reports parts: the link, the organ's name, the finding counts (the commit of the link).
+    for part, group in affected.groupby("part"):
+        frame = _to_pandas(pq.read_table(root / "reports" / part, schema=SCHEMAS["reports"]))
+        upd = group.set_index("report_id")
+        hit = frame["report_id"].isin(upd.index)
+        for col, src in (("previous_report_id", "exp_prev"), ("organ_name", "exp_name")):
+            frame[col] = frame[col].astype(object).where(~hit, frame["report_id"].map(upd[src]).astype(object))
+        for col, src in (("n_errors", "error"), ("n_warnings", "warning")):
+            new_count = frame["report_id"].map(sev_all[src]) if len(sev_all) else pd.Series(pd.NA, index=frame.index)
+            frame[col] = new_count.astype("Int64").fillna(frame[col])
+        _atomic_write(_to_arrow(frame, "reports"), root / "reports" / part)
+    return len(affected)
+
+
+def _split_by_report(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{report_id: its rows (report_id dropped, row order kept)} by slicing a stably sorted frame."""
+    frame = frame.sort_values("report_id", kind="stable").reset_index(drop=True)
+    ids = frame["report_id"].to_numpy()
+    body = frame.drop(columns="report_id")
+    if not len(ids):
+        return {}
+    starts = [0] + [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]] + [len(ids)]
+    return {ids[a]: body.iloc[a:b].reset_index(drop=True) for a, b in zip(starts, starts[1:])}
+
+
+def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str]) -> dict[str, Any]:
+    """Rebuild `Report` objects for `ids` from the store (only the named parts are read)."""
+    from .record import Report
+
+    ids_arr = pa.array(sorted(ids), type=pa.string())
+    frames: dict[str, pd.DataFrame] = {}
+    for name, cols in (("reports", None), ("cells", None), ("sections", None)):
+        tables = []
+        for p in parts[name]:
+            if p.name not in part_names:
+                continue
+            t = pq.read_table(p, schema=SCHEMAS[name], columns=cols)
+            t = t.filter(pc.is_in(t["report_id"], value_set=ids_arr))
+            tables.append(t)
+        frames[name] = _to_pandas(pa.concat_tables(tables) if tables else _empty(name))
+    cells_by = _split_by_report(frames["cells"])
+    secs_by = {k: dict(zip(g["section"], g["text"])) for k, g in _split_by_report(frames["sections"]).items()}
+    out: dict[str, Any] = {}
+    for row in frames["reports"].drop_duplicates("report_id").to_dict("records"):
+        rid = row["report_id"]
+        cells = cells_by.get(rid)
+        if cells is None:
+            continue
+        out[rid] = Report(cells=cells, agency=row["agency"], year=None if _missing(row["year"]) else int(row["year"]),
+                          report_date=None if _missing(row["report_date"]) else row["report_date"],
+                          published=None if _missing(row["published"]) else row["published"],
+                          organ_kind=row["organ_kind"] or "unknown", template=row["template"] or "2021",
+                          form=row["form"], encoding=row["encoding"], sha256=rid, path=row["path"],
+                          title=row["title"], sections=secs_by.get(rid, {}))
+    return out
+
+
+def _cross_task(pairs: list[tuple[Any, Any]]) -> pa.Table:
+    """Worker task: the cross-year findings of (report, previous report) pairs, as one table."""
+    from .validate import validate
+
+    cross = cross_year_rules()
+    frames = []
+    for cur, prev in pairs:
+        f = validate(cur, previous=prev)
+        f = f[f["rule"].isin(cross)]
+        frames.append(f.assign(report_id=cur.sha256))
+    return _to_arrow(pd.concat(frames, ignore_index=True), "findings") if frames else _empty("findings")
+
+
+def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[str, str]],
+                    part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> Iterator[pa.Table]:
+    """Cross-year findings for a chunk of (report_id, previous_report_id) pairs."""
+    ids = {x for pair in pairs for x in pair}
+    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids})
+    tasks = [(reports[c], reports[p]) for c, p in pairs if c in reports and p in reports]
+    pool = runner() if runner is not None and len(tasks) >= 64 else None  # small work: not worth a pool
+    if pool is None or pool.kind == "serial":
+        yield _cross_task(tasks)
+        return
+    pending = collections.deque(tasks[i:i + 32] for i in range(0, len(tasks), 32))
+    for task, result, error in pool.run(_cross_task, pending):
+        yield _cross_task(task) if error is not None else result  # a crashed worker: validate it here
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: the Corpus
+
+
+def _sql_list(paths: Sequence[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _fetch_arrow(relation: Any) -> pa.Table:
+    """The whole result of a DuckDB relation as an Arrow table (DuckDB 1.x and 2.x)."""
+    fetch = getattr(relation, "to_arrow_table", None) or getattr(relation, "arrow")
+    table = fetch()
+    return table.read_all() if hasattr(table, "read_all") else table
+
+
+class Corpus:
+    """A store opened for reading: the tables as DataFrames (read on first use) and DuckDB views.
+
+    A snapshot: parts written after `open_store` are not seen; open the store again for them.
+    Reports are de-duplicated on report_id (and the other tables follow the kept report's batch).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).absolute()
+        if not self.path.is_dir() or not _is_store(self.path):
+            raise StoreError(f"{self.path}: not an ogi store ({MARKER} missing); "
+                             f"create one with `ogi ingest FILES --store {path}`")
+        self._parts = _committed(self.path)
+
+    def __repr__(self) -> str:
+        return f"Corpus({str(self.path)!r}, {len(self._parts['reports'])} parts)"
+
+    @functools.cached_property
+    def con(self) -> Any:
+        """A DuckDB connection with the views reports, cells, findings, failures, sections."""
+        import duckdb
+
+        con = duckdb.connect(":memory:")
+        for name in TABLES:
+            parts = self._parts[name]
+            if parts:
+                con.execute(f"CREATE VIEW _{name}_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, "
+                            "filename = true, file_row_number = true, union_by_name = true)")
+            else:
+                empty = SCHEMAS[name].empty_table()
+                empty = empty.append_column("filename", pa.array([], pa.string()))
+                empty = empty.append_column("file_row_number", pa.array([], pa.int64()))
+                con.register(f"_{name}_empty", empty)
+                con.execute(f"CREATE VIEW _{name}_raw AS SELECT * FROM _{name}_empty")
+        con.execute("""CREATE VIEW _reports_kept AS SELECT * EXCLUDE (_rn) FROM (
+                         SELECT *, row_number() OVER (PARTITION BY report_id ORDER BY filename, file_row_number) AS _rn
+                         FROM _reports_raw) WHERE _rn = 1""")
+        dupes = con.execute("SELECT count(*) - count(DISTINCT report_id) FROM _reports_raw").fetchone()[0]
+        con.execute("CREATE VIEW _reports_o AS SELECT * FROM _reports_kept")
+        for name in ("cells", "findings", "sections"):
+            if dupes:
+                con.execute(f"""CREATE VIEW _{name}_o AS SELECT t.* FROM _{name}_raw t SEMI JOIN _reports_kept k
+                                ON t.report_id = k.report_id AND parse_filename(t.filename) = parse_filename(k.filename)""")
+            else:
+                con.execute(f"CREATE VIEW _{name}_o AS SELECT * FROM _{name}_raw")
+        # A file's latest failure, unless it has since been ingested (a retry that worked).
+        con.execute("""CREATE VIEW _failures_o AS SELECT * EXCLUDE (_rn) FROM (
+                         SELECT *, row_number() OVER (PARTITION BY coalesce(sha256, path)
+                                                      ORDER BY ingested_at DESC, filename DESC) AS _rn
+                         FROM _failures_raw) WHERE _rn = 1
+                         AND (sha256 IS NULL OR sha256 NOT IN (SELECT report_id FROM _reports_raw))""")
+        for name in TABLES:
+            cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
+            con.execute(f"CREATE VIEW {name} AS SELECT {cols} FROM _{name}_o")
+        return con
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
+        table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM _{name}_o ORDER BY filename, file_row_number"))
+        return _to_pandas(table.cast(SCHEMAS[name]))
+
+    @functools.cached_property
+    def reports(self) -> pd.DataFrame:
+        """One row per report: identity, organ, provenance, cell status counts, finding counts, link."""
+        return self._frame("reports")
+
+    @functools.cached_property
+    def cells(self) -> pd.DataFrame:
+        """Every template cell of every report (report_id + the `Report.cells` columns)."""
+        return self._frame("cells")
+
+    @functools.cached_property
+    def findings(self) -> pd.DataFrame:
+        """Every validation finding (report_id + the `validate` columns), cross-year rules included."""
+        return self._frame("findings")
+
+    @functools.cached_property
+    def failures(self) -> pd.DataFrame:
+        """Files that could not be read: path, sha256, error class and message."""
+        return self._frame("failures")
+
+    @functools.cached_property
+    def sections(self) -> pd.DataFrame:
+        """The narrative text of each report's sections."""
+        return self._frame("sections")
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a DuckDB SQL query over the views and return the result as a DataFrame."""
+        relation = self.con.sql(query)
+        if relation is None:  # a statement without a result (e.g. CREATE VIEW)
+            return pd.DataFrame()
+        return _to_pandas(_fetch_arrow(relation))
+
+
+def open_store(path: str | os.PathLike[str]) -> Corpus:
+    """Open a store folder written by `ingest` (raises StoreError when it is not one)."""
+    return Corpus(path)
