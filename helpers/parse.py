@@ -199,6 +199,7 @@ class _Token:
     text: str
     source: str
     kind: str  # number, blank, placeholder
+    run: bool = False  # printed inside running text (no cell boundaries), so digits may run together
 
 
 @lru_cache(maxsize=8192)
@@ -241,14 +242,14 @@ def _flat_tokens(raw: str, norm: str, source: str) -> list[_Token]:
             if nm.group("sign") and out and out[-1].kind == "number" and not raw[pos - 1].isspace() \
                     and re.fullmatch(r"[\d.+-]+", normalize(out[-1].text)):
                 # a sign right after digits: a signed cell run together with its row, one run
-                out[-1] = _Token(out[-1].text + text, source, "number")
+                out[-1] = _Token(out[-1].text + text, source, "number", run=True)
             else:
-                out.append(_Token(text, source, "number"))
+                out.append(_Token(text, source, "number", run=True))
             pos = nm.end()
             continue
         pm = v["placeholder_re"].match(norm, pos)
         if pm and (pm.end() == len(norm) or norm[pm.end()] == " "):
-            out.append(_Token(raw[pos:pm.end()], source, "placeholder"))
+            out.append(_Token(raw[pos:pm.end()], source, "placeholder", run=True))
             pos = pm.end()
             continue
         break
@@ -403,7 +404,8 @@ def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list
     digits = [normalize(t.text).strip() for t in tokens]
     # Only a single run of digits is split: separated values mean the cell boundaries were kept,
     # so fewer values than columns means cells were lost, and no split can say which.
-    if len(tokens) != 1 or not re.fullmatch(r"[\d.+-]+", digits[0]):
+    # A whole table cell is never split either: its boundaries are printed.
+    if len(tokens) != 1 or not tokens[0].run or not re.fullmatch(r"[\d.+-]+", digits[0]):
         note = f"{len(tokens)} values printed for {n} columns" if tokens else "no values printed"
         status = "unreadable" if tokens else "missing"
         return [_cell(k, None, raw_all, status, source, note) for k in keys]

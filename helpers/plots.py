@@ -342,7 +342,8 @@ def review_chart(cells: pd.DataFrame, template: str = "2021") -> Chart:
         ax.invert_yaxis()
         _count_axis(ax, [v * 1.12 for v in left])
         ax.set_title(title)
-        ax.legend(frameon=False, ncols=len(parts), loc="upper center", bbox_to_anchor=(0.5, -0.32), fontsize=8)
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, frameon=False, ncols=len(parts), loc="lower center", fontsize=9)
         note = (_w("no_number_note") + "、".join(missing)) if missing else ""
         return _render(fig, title, note)
 

@@ -704,44 +704,44 @@ def _link(root: Path, runner: Callable[[], _Runner] | None = None) -> int:
     affected = idx[[p or n for p, n in zip(prev_changed, name_changed)]]
     if affected.empty:
         return 0
-    cross = cross_year_rules()
     part_of = dict(zip(index["report_id"], index["part"]))
-    relink = affected[affected["prev_changed"]]
-    # 1. New cross-year findings, in chunks of pairs (bounded memory), sorted by the parts they live in.
-    new_tables: list[pa.Table] = []
-    pairs = [(r, p) for r, p in zip(relink["report_id"], relink["exp_prev"]) if not _missing(p)]
-    pairs.sort(key=lambda rp: (part_of[rp[0]], part_of[rp[1]]))
-    for i in range(0, len(pairs), LINK_CHUNK):
-        new_tables.extend(_cross_findings(root, parts, pairs[i:i + LINK_CHUNK], part_of, runner))
-    new = pa.concat_tables(new_tables) if new_tables else _empty("findings")
-    new_part = pa.array([part_of[r] for r in new["report_id"].to_pylist()], pa.string())
-    # 2. Rewrite the findings parts of re-linked reports (their old cross-year rows replaced).
-    counts: list[pd.DataFrame] = []
-    cross_arr = pa.array(sorted(cross), pa.string())
-    for part, ids in relink.groupby("part")["report_id"].apply(list).to_dict().items():
-        ids_arr = pa.array(ids, pa.string())
-        old = pq.read_table(root / "findings" / part, schema=SCHEMAS["findings"])
-        drop = pc.and_(pc.is_in(old["report_id"], value_set=ids_arr),
-                       pc.fill_null(pc.is_in(old["rule"], value_set=cross_arr), False))
-        table = pa.concat_tables([old.filter(pc.invert(drop)), new.filter(pc.equal(new_part, part))])
-        _atomic_write(table, root / "findings" / part)
-        sub = _to_pandas(table.select(["report_id", "severity"]).filter(pc.is_in(table["report_id"], value_set=ids_arr)))
-        sev = pd.crosstab(sub["report_id"], sub["severity"]).reindex(index=ids, columns=["error", "warning"],
-                                                                       fill_value=0)
-        counts.append(sev)
-    sev_all = pd.concat(counts) if counts else pd.DataFrame(columns=["error", "warning"])
-    # 3. Rewrite the reports parts: the link, the organ's name, the finding counts (the commit of the link).
+    # Part by part (memory bounded by one part's reports): new cross-year findings, then the findings
+    # part rewritten, then the reports part (the commit of the link: if the run stops before it,
+    # the link still differs from the expected one, and the next run redoes this part).
     for part, group in affected.groupby("part"):
+        relink = group[group["prev_changed"]]
+        counts = _relink_findings(root, parts, part, relink, part_of, runner) if len(relink) else None
         frame = _to_pandas(pq.read_table(root / "reports" / part, schema=SCHEMAS["reports"]))
         upd = group.set_index("report_id")
         hit = frame["report_id"].isin(upd.index)
         for col, src in (("previous_report_id", "exp_prev"), ("organ_name", "exp_name")):
             frame[col] = frame[col].astype(object).where(~hit, frame["report_id"].map(upd[src]).astype(object))
-        for col, src in (("n_errors", "error"), ("n_warnings", "warning")):
-            new_count = frame["report_id"].map(sev_all[src]) if len(sev_all) else pd.Series(pd.NA, index=frame.index)
-            frame[col] = new_count.astype("Int64").fillna(frame[col])
+        if counts is not None:
+            for col, src in (("n_errors", "error"), ("n_warnings", "warning")):
+                frame[col] = frame["report_id"].map(counts[src]).astype("Int64").fillna(frame[col])
         _atomic_write(_to_arrow(frame, "reports"), root / "reports" / part)
     return len(affected)
+
+
+def _relink_findings(root: Path, parts: dict[str, list[Path]], part: str, relink: pd.DataFrame,
+                     part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> pd.DataFrame:
+    """Replace the cross-year findings of the re-linked reports of one part; returns their error/warning counts."""
+    cross_arr = pa.array(sorted(cross_year_rules()), pa.string())
+    pairs = [(r, p) for r, p in zip(relink["report_id"], relink["exp_prev"]) if not _missing(p)]
+    pairs.sort(key=lambda rp: part_of[rp[1]])
+    new: list[pa.Table] = []
+    for i in range(0, len(pairs), LINK_CHUNK):
+        new.extend(_cross_findings(root, parts, pairs[i:i + LINK_CHUNK], part_of, runner))
+    ids = list(relink["report_id"])
+    ids_arr = pa.array(ids, pa.string())
+    old = pq.read_table(root / "findings" / part, schema=SCHEMAS["findings"])
+    drop = pc.and_(pc.is_in(old["report_id"], value_set=ids_arr),
+                   pc.fill_null(pc.is_in(old["rule"], value_set=cross_arr), False))
+    table = pa.concat_tables([old.filter(pc.invert(drop)), *new])
+    _atomic_write(table, root / "findings" / part)
+    sub = _to_pandas(table.select(["report_id", "severity"]).filter(pc.is_in(table["report_id"], value_set=ids_arr)))
+    return pd.crosstab(sub["report_id"], sub["severity"]).reindex(index=ids, columns=["error", "warning"],
+                                                                   fill_value=0)
 
 
 def _split_by_report(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -557,16 +557,14 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
     # The results block: level-2 leaves and groups with their level-3 rows, unknown rows before (七).
     entries: list[tuple[str, Any]] = []  # ("leaf1", row) | ("block", [items])
     block: list[tuple[Row | None, list[Row], str | None, list[str] | None]] = []
-    results_label = None
-    in_block = False
+    results_label = ""
     for row in t.rows:
         lv = _level(row)
         if lv == 1:
             if row.group:
-                results_label, in_block = _label(row), True
+                results_label = _label(row)
                 entries.append(("block", block))
                 continue
-            in_block = False
             entries.append(("leaf1", row))
         elif lv == 2:
             if row.key == done_row:
@@ -575,7 +573,6 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
             block.append((row, [], None, None))
         else:
             block[-1][1].append(row)
-    assert in_block is False or results_label is not None
     n_block = sum(max(1, len(kids)) for _, kids, _, _ in block)
     for kind, item in entries:
         if kind == "leaf1":
@@ -583,7 +580,7 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
             continue
         top_done = False
         for row, kids, ulabel, uvals in item:
-            top = _cont() if top_done else _G(results_label or "", rs=n_block)
+            top = _cont() if top_done else _G(results_label, rs=n_block)
             top_done = True
             if ulabel is not None:
                 name = _unknown_name(ulabel)
@@ -781,9 +778,8 @@ def _row_relations(tmpl: Template, keys: list[str]) -> list[tuple[int, list[int]
 
 def _title(report: SynthReport, rng: random.Random) -> str:
     suffix = common()["metadata"]["title_suffix"]
-    if rng.random() < 0.5:
-        return f"{report.agency}{report.year}年{suffix}"
-    return f"{report.year}年{report.agency}{suffix}"
+    pattern = rng.choice(_words()["render"]["titles"])
+    return str(pattern).format(agency=report.agency, year=report.year, suffix=suffix)
 
 
 def _date_text(d: dt.date) -> str:
@@ -808,7 +804,7 @@ def _texts(report: SynthReport, opts: dict[str, Any]) -> dict[str, str]:
         if _is_number(v):
             text = _fmt(v, info[key].dtype, plus=opts.get("plus_sign", True))
             if opts.get("unit_suffix") and info[key].dtype == "amount" and info[key].unit is None:
-                text += "元"
+                text += str(_words()["render"]["amount_unit"])
             out[key] = text
         else:
             out[key] = str(v)
@@ -838,6 +834,8 @@ def _render_text(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
     """Word-export text like the seed: one cell per line after a tab, a blank line after each row."""
     texts = _texts(report, opts)
     grids = _grids(report, opts, texts)
+    tmpl = get_template(report.template)
+    total_label = tmpl.tables["table_4"].columns[_relation(tmpl, "R5").result].label
     lines: list[str] = []
     if opts["title"]:
         lines += [_title(report, rng), ""]
@@ -849,8 +847,8 @@ def _render_text(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
             for r, grow in enumerate(grids[sid]):
                 for cell in grow:
                     text = cell.text
-                    if sid == "review" and r == 1 and text == "总计" and opts["split_total"]:
-                        text = "总\n计"
+                    if sid == "review" and r == 1 and text == total_label and opts["split_total"]:
+                        text = "\n".join(text)  # 总 / 计 on two lines, as Word exports print it
                     if cell.kind == "label" and text and rng.random() < opts["bookmarks"]:
                         text = _bookmark(rng) + text
                     first, *more = text.split("\n")
@@ -1039,7 +1037,7 @@ def _render_html(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
         filler = "<!--[if gte mso 9]><xml><w:WordDocument><w:View>Normal</w:View><w:Zoom>100</w:Zoom>" \
                  "<w:PunctuationKerning/><w:DrawingGridVerticalSpacing>7.8 pt</w:DrawingGridVerticalSpacing>" \
                  "</w:WordDocument></xml><![endif]-->\n"
-        size = len(page.encode("utf-8"))
+        size = len(page.encode(charset, errors="xmlcharrefreplace"))
         if size < target:
             pad = filler * ((target - size) // len(filler) + 1)
             page = page.replace("</head>", pad + "</head>", 1) if opts["full_page"] else pad + page
@@ -1112,9 +1110,10 @@ def _positions(grid: list[list[_G]]) -> list[list[int]]:
     return out
 
 
-def _split_grid(grid: list[list[_G]], k: int) -> tuple[list[list[_G]], list[list[_G]]]:
+def _split_grid(grid: list[list[_G]], k: int, per_line: Sequence[int]) -> tuple[list[list[_G]], list[list[_G]]]:
     """Cut a table before row k as a page break does: a merged label that runs over the cut is
-    broken, its first half printed above the cut and the rest below (as in real PDF exports)."""
+    broken at a line end (`per_line[c]` characters fit a line of column c), its first lines
+    printed above the cut and the rest below, as real PDF exports print them (（四）无 / 法提供)."""
     pos = _positions(grid)
     top = [list(row) for row in grid[:k]]
     bottom = [list(row) for row in grid[k:]]
@@ -1122,23 +1121,13 @@ def _split_grid(grid: list[list[_G]], k: int) -> tuple[list[list[_G]], list[list
         for i, cell in enumerate(grid[r]):
             if cell.kind == "cont" or r + cell.rs <= k:
                 continue
-            half = max(1, len(cell.text) // 2)
-            top[r][i] = _G(cell.text[:half], cs=cell.cs, rs=k - r, key=cell.key, kind=cell.kind)
+            width = max(1, per_line[pos[r][i]])
+            lines = -(-len(cell.text) // width)
+            cut = width * max(1, lines // 2) if lines > 1 else max(1, len(cell.text) // 2)
+            top[r][i] = _G(cell.text[:cut], cs=cell.cs, rs=k - r, key=cell.key, kind=cell.kind)
             j = pos[k].index(pos[r][i])
-            bottom[0][j] = _G(cell.text[half:], cs=cell.cs, rs=r + cell.rs - k, key=cell.key, kind=cell.kind)
+            bottom[0][j] = _G(cell.text[cut:], cs=cell.cs, rs=r + cell.rs - k, key=cell.key, kind=cell.kind)
     return top, bottom
-
-
-_FONT = "STSong-Light"
-
-
-@functools.lru_cache(maxsize=None)
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
-    return _FONT
 
 
 def _pdf_table(grid: list[list[_G]], width: int, widths: list[float], sid: str, opts: dict[str, Any], font: str,
@@ -1204,7 +1193,9 @@ def _render_pdf(report: SynthReport, rng: random.Random, opts: dict[str, Any]) -
         else:
             widths = [usable / width] * width
         cut = opts["split_row"] if sid == "requests" else None
-        parts = list(_split_grid(grid, cut)) if cut and 3 < cut < len(grid) else [grid]
+        per_line = [1 if c == 0 and sid == "requests" and opts["vertical_label"] else int((w - 12) // 8)
+                    for c, w in enumerate(widths)]
+        parts = list(_split_grid(grid, cut, per_line)) if cut and 3 < cut < len(grid) else [grid]
         for n, part in enumerate(parts):
             if n:
                 story.append(PageBreak())

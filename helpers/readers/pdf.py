@@ -48,7 +48,7 @@ MARGIN = 0.12         # fraction of the page height where headers and footers li
 # a bare number is checked against the page sequence), `第3页` / `第3页共6页`, `3/6`, `Page 3 of 6`.
 _PAGE_NO = re.compile("|".join((
     r"(?:[-–—―~]\s*)?(\d{1,4})(?:\s*[-–—―~])?",
-    r"第\s*(\d{1,4})\s*页(?:\s*[,/]?\s*共\s*\d{1,4}\s*页)?",
+    common()["metadata"]["page_number"],
     r"(\d{1,4})\s*/\s*\d{1,4}",
     r"(?i:page|p\.)\s*(\d{1,4})(?:\s*(?i:of|/)\s*\d{1,4})?",
 )))

@@ -296,6 +296,26 @@ def test_a_late_year_in_the_middle_relinks_the_next_year(tmp_path: Path) -> None
             assert (prev["organ_id"], prev["year"]) == (row["organ_id"], row["year"] - 1)
 
 
+def test_an_interrupted_link_is_redone_by_the_next_run(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    years = _chains(tmp_path)
+    store = tmp_path / "store"
+    ingest([p for y in sorted(years) for p in years[y]], store, scheduler="serial", progress=False, batch_size=3)
+    expected = _links(store)
+    # As if the run had stopped after rewriting the findings but before the reports parts.
+    for part in (store / "reports").glob("part-*.parquet"):
+        t = pq.read_table(part)
+        i = t.schema.get_field_index("previous_report_id")
+        pq.write_table(t.set_column(i, "previous_report_id", pa.nulls(len(t), pa.string())), part)
+    assert open_store(store).reports["previous_report_id"].isna().all()
+    again = ingest([p for y in years for p in years[y]], store, scheduler="serial", progress=False)
+    assert again.ingested == 0 and again.linked == 4 * 2
+    for got, want in zip(_links(store), expected):
+        pd.testing.assert_frame_equal(got, want)
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading, SQL and the command line
 

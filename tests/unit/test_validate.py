@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from conftest import ROOT, corpus_dir, corpus_truths, load_truth
@@ -126,6 +126,7 @@ FULL_WIDTH = "".join(map(chr, range(0xFF01, 0xFF5F))) + "\u3000\u00a0“”‘�
 
 
 @given(st.text(alphabet=st.sampled_from(FULL_WIDTH + "申请件行政复议诉讼0123456789,.;。 abc"), max_size=200))
+@example("\ufe31—\ufe3d《〈\ufe58申请１２件")
 def test_fast_normalize_equals_template_normalize(text: str) -> None:
     module = sys.modules["helpers.validate"]
     assert module._normalize(text) == normalize(text)
