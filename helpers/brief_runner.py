@@ -174,7 +174,8 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
         try:
             reports = reports.query(filter, engine="python")
         except Exception as exc:  # noqa: BLE001 - a user's expression
-            raise BriefError("ogi brief", f"the filter {filter!r} cannot be applied to the reports table: {exc}") from exc
+            raise BriefError("ogi brief", f"the filter {filter!r} cannot be applied to the reports table: "
+                             f"{exc}") from exc
     code = _code_hash()
     nb_report = notebooks / "report_brief.ipynb"
     nb_corpus = notebooks / "corpus_brief.ipynb"
@@ -208,8 +209,11 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
         params = {"store": root, "year": year, "filter": filter, "brief_href": "reports/{short_id}.html"}
         store_digest = _sha(sorted((n, sorted(d.items())) for n, d in rows.items()),
                             _digests(c.failures.assign(report_id=c.failures["path"]), list(c.failures.columns)))
+        from .briefs import label
+
+        title = label("corpus_brief") + ("" if year is None else f" {year}")
         jobs.insert(0, BriefJob(id="corpus", kind="corpus", notebook=str(nb_corpus), output="corpus.html",
-                                parameters=params, title="corpus",
+                                parameters=params, title=title,
                                 input_hash=_sha(_sha(nb_corpus.read_bytes()), code, params, store_digest)))
     return jobs
 
@@ -237,8 +241,9 @@ def _register_engine() -> None:
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final = merge_kwargs(safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                                 startup_timeout=start_timeout, kernel_name=kernel_name, log=logging.getLogger("papermill"),
-                                 log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+                                 startup_timeout=start_timeout, kernel_name=kernel_name,
+                                 log=logging.getLogger("papermill"), log_output=log_output, stdout_file=stdout_file,
+                                 stderr_file=stderr_file)
             client = PapermillNotebookClient(nb_man, km=km, **final)
             client.kc = kc
             if sink is not None:
@@ -602,7 +607,19 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
         write_atomic(out / MANIFEST, json.dumps(_manifest(run, str(Path(store).absolute())), ensure_ascii=False,
                                                 indent=1, default=str))
         write_atomic(out / "index.html", _index_html(run, failures))
+        _remove_stale(out, run)
     return run
+
+
+def _remove_stale(out: Path, run: BriefRun) -> None:
+    """Delete pages and kept notebooks of briefs that are no longer in the run (a report that left
+    the store or the selection), so the folder holds exactly what the index lists."""
+    keep = {out / j.output for j in run.jobs}
+    keep |= {out / r.kept_notebook for r in run.results.values() if r.kept_notebook}
+    for pattern in ("reports/*.html", "failed/*.ipynb"):
+        for path in out.glob(pattern):
+            if path not in keep and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
 
 
 def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Iterable[BriefResult]:

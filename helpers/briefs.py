@@ -34,6 +34,7 @@ __all__ = [
     "applicants_chart",
     "brief_links",
     "copies_table",
+    "corpus_title",
     "coverage",
     "distributions",
     "excerpts",
@@ -41,7 +42,6 @@ __all__ = [
     "findings_table",
     "format_value",
     "grid",
-    "corpus_title",
     "identity",
     "key_metrics",
     "label",
@@ -325,7 +325,8 @@ def _cell_text(value: Any, raw: Any, status: str) -> str:
         return _e(f"{v:,.0f}" if v.is_integer() else f"{v:,.6f}".rstrip("0").rstrip("."))
     raw_text = "" if _missing(raw) else str(raw).strip()
     shown = _config()["statuses"].get(status, status)
-    return f'{_e(raw_text)}<span class="status">{_e(shown)}</span>' if raw_text else f'<span class="status">{_e(shown)}</span>'
+    tag = f'<span class="status">{_e(shown)}</span>'
+    return f"{_e(raw_text)}{tag}" if raw_text else tag
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +385,8 @@ def _unknown_rows(cells: pd.DataFrame, table: str, columns: Sequence[str]) -> li
         by_col = {str(c): (v, raw) for c, v, raw in zip(part["column"], part["value"].astype("float64"), part["raw"])}
         tds = "".join(f'<td class="s-unknown">{_cell_text(*by_col[c], "ok") if c in by_col else ""}</td>'
                       for c in columns)
-        out.append(f'<tr class="unknown"><th>{_e(row[len("unknown:"):])}<span class="status">{tag}</span></th>{tds}</tr>')
+        name = _e(row[len("unknown:"):])
+        out.append(f'<tr class="unknown"><th>{name}<span class="status">{tag}</span></th>{tds}</tr>')
     return out
 
 
@@ -481,8 +483,9 @@ def findings_table(data: ReportData) -> Html:
         out = []
         for rec in frame.to_dict("records"):
             where = "/".join(str(rec[k]) for k in ("table", "row", "column") if not _missing(rec.get(k)))
+            rule = str(rec["rule"])
             out.append([f'<span class="sev-{_e(rec["severity"])}">{_e(sev.get(str(rec["severity"]), rec["severity"]))}'
-                        f"</span>", f'<abbr title="{_e(_rule_names().get(str(rec["rule"]), ""))}">{_e(rec["rule"])}</abbr>',
+                        f"</span>", f'<abbr title="{_e(_rule_names().get(rule, ""))}">{_e(rule)}</abbr>',
                         f"<code>{_e(where)}</code>", _e(format_value(rec.get("expected"), "")),
                         _e(format_value(rec.get("found"), "")), _e(format_value(rec.get("delta"), "")),
                         _e(rec.get("message"))])
@@ -669,11 +672,13 @@ def findings_summary(c: CorpusData, top: int = 15) -> Html:
 
 
 def copies_table(c: CorpusData, threshold: float = 0.8, top: int = 10) -> Html:
-    """Near-duplicate section texts among the selected reports (and against each organ's last year)."""
+    """Near-duplicate texts of sections 5 and 6 (briefs.yaml `copy_sections`) among the selected
+    reports, and against each organ's previous report: a count by kind and section, then the top pairs."""
     from .copies import find_copies
 
     ids = c.ids | set(c.all_years["previous_report_id"].dropna().astype(str)) if len(c.reports) else set()
-    pairs = find_copies(c.rows(c.store.sections, ids), c.rows(c.store.reports, ids), threshold=threshold)
+    pairs = find_copies(c.rows(c.store.sections, ids), c.rows(c.store.reports, ids), threshold=threshold,
+                        sections_used=tuple(_config()["copy_sections"]))
     pairs = pairs[pairs["report_a"].astype(str).isin(c.ids) | pairs["report_b"].astype(str).isin(c.ids)]
     if pairs.empty:
         return Html(f'<p class="ok">{_e(label("no_copies"))}</p>')
@@ -681,12 +686,13 @@ def copies_table(c: CorpusData, threshold: float = 0.8, top: int = 10) -> Html:
     heads = {s["id"]: s["heading"] for s in common()["sections"]}
     counts = pairs.groupby(["kind", "section"]).size().reset_index(name="n")
     summary = _table([label("kind"), label("section"), label("count")],
-                     [[_e(kinds.get(k, k)), _e(heads.get(sec, sec)), _e(n)] for k, sec, n in counts.itertuples(index=False)])
+                     [[_e(kinds.get(k, k)), _e(heads.get(sec, sec)), _e(n)]
+                      for k, sec, n in counts.itertuples(index=False)])
     rows = [[_e(kinds.get(k, k)), _e(heads.get(s, s)), _e(f"{a} {ya}"), _e(f"{b} {yb}"), _e(f"{sim:.2f}"),
              _e(f"{sh:.0%}")]
-            for k, s, a, ya, b, yb, sim, sh in zip(pairs["kind"], pairs["section"], pairs.get("name_a", pairs["organ_a"]),
-                                                   pairs["year_a"], pairs.get("name_b", pairs["organ_b"]),
-                                                   pairs["year_b"], pairs["similarity"], pairs["shared_share"])][:top]
+            for k, s, a, ya, b, yb, sim, sh in zip(
+                pairs["kind"], pairs["section"], pairs.get("name_a", pairs["organ_a"]), pairs["year_a"],
+                pairs.get("name_b", pairs["organ_b"]), pairs["year_b"], pairs["similarity"], pairs["shared_share"])][:top]
     more = f'<p class="note">{_e(label("more_pairs").format(n=len(pairs) - top))}</p>' if len(pairs) > top else ""
     return Html(summary + _table([label(k) for k in ("kind", "section", "agency", "agency", "similarity",
                                                      "shared_share")], rows) + more)

@@ -51,7 +51,8 @@ class Explorer:
         reps = self.data.reports.copy()
         if reps.empty:
             raise BriefError(str(store), "the store holds no reports; ingest some with `ogi ingest FILES --store DIR`")
-        reps["organ_id"] = reps["organ_id"].astype(object).where(reps["organ_id"].notna(), "report:" + reps["report_id"])
+        reps["organ_id"] = reps["organ_id"].astype(object).where(reps["organ_id"].notna(),
+                                                                 "report:" + reps["report_id"])
         reps["organ_name"] = reps["organ_name"].astype(object).where(
             reps["organ_name"].notna(), reps["agency"].astype(object).where(reps["agency"].notna(), reps["organ_id"]))
         self.reports = reps

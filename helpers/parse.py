@@ -27,6 +27,8 @@ __all__ = ["parse_document", "read_report"]
 
 Pos = tuple[int, int]  # (cell index, character offset)
 
+# Statuses that show a table cell was really printed and read.
+_READ_FOR_SURE = frozenset({"ok", "blank", "placeholder", "inferred"})
 # How many template rows ahead a label may be found when the expected one is absent.
 LOOKAHEAD = 4
 
@@ -170,6 +172,22 @@ def _detect_version(view: _View, regions: dict[str, tuple[Pos, Pos]], year: int 
 # Rows: labels in template order
 
 
+def _find_label(view: _View, table: Table, row: Row, start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:
+    """The first hit of a row's label that is not inside a longer label of another row: the rest
+    of a group label broken over a page (其他处理) is not the row 3.其他."""
+    pos = start
+    while (hit := _find(view, row.pattern, pos, end)) is not None:
+        ci, m = hit
+        text = view.norm[ci]
+        lo, hi = max(0, m.start() - 40), min(len(text), m.end() + 40)
+        if not any(other is not row and n.start() <= m.start() and m.end() <= n.end()
+                   and n.end() - n.start() > m.end() - m.start()
+                   for other in table.rows for n in other.pattern.finditer(text, lo, hi)):
+            return hit
+        pos = (ci, m.end())
+    return None
+
+
 def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
     """Find each row's label in printed order; a row whose label is not found is left out."""
     rows = list(table.rows)
@@ -180,7 +198,7 @@ def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tupl
         best = None
         bound = end
         for j in range(i, min(i + LOOKAHEAD, len(rows))):
-            hit = _find(view, rows[j].pattern, pos, bound)
+            hit = _find_label(view, table, rows[j], pos, bound)
             if hit and (best is None or (hit[0], hit[1].start()) < (best[1][0], best[1][1].start())):
                 best = (j, hit)
                 bound = (hit[0], hit[1].start() + 1)  # a later row must be printed before this one
@@ -439,7 +457,7 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
             for col in table.row_columns(row):
                 cells.append(_cell(f"{table.key}/{row.key}/{col.key}", None, "", "missing", "",
                                    "table not found"))
-        return cells, 0
+        return cells
     used: set[int] = set()
     if table.layout == "single_row":
         keys, dtypes = [], []
@@ -455,9 +473,9 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
             last = hit
             pos = (hit[0], hit[1].end())
         if last is None:
-            return [_cell(k, None, "", "missing", "", "table header not found") for k in keys], 0
+            return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
         tokens = _collect(view, last, end, used)
-        return _assign(template, keys, dtypes, tokens, units), 1
+        return _assign(template, keys, dtypes, tokens, units)
     hits = _match_rows(view, table, region)
     found = {row.key: (i, hit) for i, (row, hit) in enumerate(hits)}
     for row in table.data_rows:
@@ -471,7 +489,7 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
         tokens = _collect(view, hit, limit, used)
         cells += _assign(template, keys, [c.dtype for c in cols], tokens, units)
     cells += _unknown_rows(view, table, region, hits, used)
-    return cells, sum(1 for r, _ in hits if not r.group)
+    return cells
 
 
 def _unknown_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any],
@@ -636,16 +654,15 @@ def parse_document(doc: Document) -> Report:
         regions = _regions(view, sections, template)
     units: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
-    found_rows = 0
     for table in template.tables.values():
-        cells, n = _table_cells(view, template, table, regions.get(table.key), units)
-        rows += cells
-        found_rows += n
-    if found_rows == 0:
+        rows += _table_cells(view, template, table, regions.get(table.key), units)
+    # A report prints its tables: at least one cell read for sure (a number, a blank, a placeholder).
+    if not any(r["status"] in _READ_FOR_SURE for r in rows):
         looks_like_report = len(sections) >= 2 or meta["title"] is not None
         if not looks_like_report:
             raise NotAReport(doc.path, "no report headings and none of the three statistical tables")
-        raise NoTablesFound(doc.path, f"found {len(sections)} of the six section headings but no table rows")
+        raise NoTablesFound(doc.path, f"found {len(sections)} of the six section headings but no table row "
+                                      "with printed values")
     notes = list(doc.notes)
     missing_tables = [t for t in template.tables if t not in regions]
     if missing_tables:

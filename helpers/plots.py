@@ -166,11 +166,34 @@ def _new_figure(width: float, height: float, labels: Sequence[str] = (), bottom:
     return fig, fig.add_subplot()
 
 
+@functools.lru_cache(maxsize=1)
+def _canvas_class() -> type:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    class SharedRendererCanvas(FigureCanvasAgg):  # type: ignore[misc]
+        """An Agg canvas that shares one renderer per (width, height, dpi) across figures.
+
+        Matplotlib caches text metrics per renderer; charts of the same size drawn one after the
+        other (every brief draws the same three) then measure each label once per process. The
+        renderer is cleared at the start of every draw, so the pixels are those of a new one."""
+
+        renderers: dict[tuple[int, int, float], Any] = {}
+
+        def get_renderer(self) -> Any:
+            w, h = self.get_width_height(physical=True)
+            key = (w, h, self.figure.dpi)
+            renderer = self.renderers.get(key)
+            if renderer is None:
+                renderer = self.renderers[key] = RendererAgg(w, h, self.figure.dpi)
+            self.renderer, self._lastKey = renderer, key
+            return renderer
+
+    return SharedRendererCanvas
+
+
 def _render(fig: Any, title: str, note: str = "") -> Chart:
     """Draw the figure to PNG; a missing glyph is an error (it would print as a box)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
+    _canvas_class()(fig)
     buf = io.BytesIO()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

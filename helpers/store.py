@@ -91,6 +91,7 @@ def cross_year_rules() -> frozenset[str]:
 
 
 def _pandas_type(t: pa.DataType) -> Any:
+    """pandas dtype for an Arrow type: nullable Int64/Float64 for numbers, the default otherwise."""
     if pa.types.is_integer(t):
         return pd.Int64Dtype()
     if pa.types.is_floating(t):
@@ -119,10 +120,12 @@ def _to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
 
 
 def _missing(v: Any) -> bool:
+    """Whether a cell value is missing (None, NA, NaT or NaN)."""
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
 
 def _empty(name: str) -> pa.Table:
+    """An empty table of the store's schema for `name`."""
     return SCHEMAS[name].empty_table()
 
 
@@ -131,6 +134,7 @@ def _empty(name: str) -> pa.Table:
 
 
 def _hash_file(path: str) -> str:
+    """sha256 hex digest of a file's bytes (read in 1 MiB chunks): the report_id."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -139,6 +143,7 @@ def _hash_file(path: str) -> str:
 
 
 def _failure(path: str, sha: str | None, exc: BaseException) -> dict[str, Any]:
+    """A failures-table record for a file (error class and message as `ogi parse` reports them)."""
     from .cli import failure_record
 
     err = failure_record(path, exc)["error"]
@@ -241,6 +246,7 @@ class _Runner:
     # set-up and tear-down
 
     def _start_dask(self, workers: int | None, scheduler: Any) -> None:
+        """Connect to Dask: a new LocalCluster of `workers` processes, an address, a Client or a cluster."""
         try:
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - a declared dependency
@@ -271,6 +277,7 @@ class _Runner:
         self.workers = max(n, workers or 0, 1)
 
     def _process_pool(self) -> cf.ProcessPoolExecutor:
+        """The local pool, started on first use (forkserver: no fork of a threaded parent)."""
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["helpers.store", "helpers.parse", "helpers.validate"])
@@ -278,6 +285,7 @@ class _Runner:
         return self._pool
 
     def close(self, cancel: bool = False) -> None:
+        """Stop the pool (dropping queued tasks if `cancel`) and whatever Dask objects this runner made."""
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
@@ -310,6 +318,7 @@ class _Runner:
 
     def _run_processes(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
                        suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
+        """`run` on the local process pool, restarting it when a worker dies."""
         inflight: dict[cf.Future[Any], list[Any]] = {}
         limit = self.workers * 3
         alone: cf.Future[Any] | None = None   # a suspect running by itself
@@ -358,6 +367,7 @@ class _Runner:
 
     def _run_dask(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
                   suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
+        """`run` on a Dask cluster (a few tasks per worker in flight)."""
         from distributed import as_completed
 
         client = self._client
@@ -410,6 +420,7 @@ class IngestSummary:
 
 
 def _is_store(path: Path) -> bool:
+    """Whether a folder is an ogi store (has the marker file)."""
     return (path / MARKER).is_file()
 
 
@@ -528,17 +539,19 @@ class _BatchWriter:
         self.run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         self.seq = 0
         self.results: list[dict[str, Any]] = []
+        self.n_reports = 0
         self.last_flush = time.monotonic()
-        self.written_ids: list[str] = []
 
     def add(self, result: dict[str, Any]) -> None:
+        """Keep one result; write the batch when it holds batch_size reports (or is a minute old)."""
         self.results.append(result)
-        n_reports = sum(1 for r in self.results if r["kind"] == "report")
-        if n_reports >= self.batch_size or len(self.results) >= 4 * self.batch_size or \
+        self.n_reports += result["kind"] == "report"
+        if self.n_reports >= self.batch_size or len(self.results) >= 4 * self.batch_size or \
                 time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
+        """Write the kept results as one part file per table (a no-op when there are none)."""
         if not self.results:
             return
         now = dt.datetime.now(dt.UTC)
@@ -556,8 +569,8 @@ class _BatchWriter:
         name = f"part-{self.run}-{self.seq:05d}.parquet"
         for table in ("cells", "findings", "sections", "failures", "reports"):  # reports last: the commit
             _atomic_write(tables[table], self.root / table / name)
-        self.written_ids.extend(r["report_id"] for r in reps)
         self.results = []
+        self.n_reports = 0
         self.last_flush = time.monotonic()
 
 
@@ -645,6 +658,7 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar on stderr, shown only on a terminal and when enabled."""
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True, desc="ingest",
@@ -688,6 +702,7 @@ def _expected_links(index: pd.DataFrame) -> pd.DataFrame:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equality where two missing values are the same."""
     return (_missing(a) and _missing(b)) or a == b
 
 
@@ -820,6 +835,7 @@ def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[
 
 
 def _sql_list(paths: Sequence[Path]) -> str:
+    """A SQL list literal of file paths (quotes doubled)."""
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
@@ -887,6 +903,7 @@ class Corpus:
         return con
 
     def _frame(self, name: str) -> pd.DataFrame:
+        """A whole table as a DataFrame with the store's dtypes, in the order it was written."""
         cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
         table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM _{name}_o ORDER BY filename, file_row_number"))
         return _to_pandas(table.cast(SCHEMAS[name]))

@@ -282,7 +282,8 @@ def _gen_table2(rng: random.Random, tmpl: Template, kind: str, prev: SynthReport
         if docs and "total_published" in cols:
             made = int(out[f"table_2/{row.key}/made"])
             out[f"table_2/{row.key}/published"] = made if rng.random() < 0.7 else rng.randint(0, made)
-            out[f"table_2/{row.key}/total_published"] = int(out[f"table_2/{row.key}/published"]) + rng.randint(0, 10 * big)
+            published = int(out[f"table_2/{row.key}/published"])
+            out[f"table_2/{row.key}/total_published"] = published + rng.randint(0, 10 * big)
     return out
 
 
@@ -409,7 +410,8 @@ def random_report(rng: random.Random | int, *, template: str = "2021", year: int
     extra = []
     labels = r.sample(_words()["unknown_rows"], min(unknown_rows, len(_words()["unknown_rows"])))
     for label in labels:
-        vals = [float(r.choice([0, 0, 0, 1, 2, r.randint(1, 30)])) for _ in range(len(tmpl.tables["table_3"].columns) - 1)]
+        n_cols = len(tmpl.tables["table_3"].columns) - 1
+        vals = [float(r.choice([0, 0, 0, 1, 2, r.randint(1, 30)])) for _ in range(n_cols)]
         extra.append((label, vals + [float(sum(vals))]))
     sections = _narrative(r, tmpl, agency, year, cells, previous)
     return SynthReport(template=template, agency=agency, organ_kind=organ_kind, year=year,
@@ -602,7 +604,9 @@ def _grid_table4(tmpl: Template, texts: dict[str, str]) -> list[list[_G]]:
     sub = [r for r in t.data_rows if r.parent]
     parent = sub[0].parent if sub else ""
     n = len(cols)
-    r0 = [_G(r.label, cs=n, kind="head") for r in top] + ([_G(parent or "", cs=n * len(sub), kind="head")] if sub else [])
+    r0 = [_G(r.label, cs=n, kind="head") for r in top]
+    if sub:
+        r0.append(_G(parent or "", cs=n * len(sub), kind="head"))
     r1 = [_G(c.label, rs=2, kind="head") for _ in top for c in cols] + [_G(r.label, cs=n, kind="head") for r in sub]
     r2 = [_cont() for _ in top for _c in cols] + [_G(c.label, kind="head") for _ in sub for c in cols]
     r3 = [_G(texts[f"table_4/{r.key}/{c.key}"], key=f"table_4/{r.key}/{c.key}", kind="value")
@@ -934,7 +938,8 @@ def _render_flat(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
             plain = True
             for c in vals:
                 text = c.text
-                if not text.strip() or (not re.fullmatch(r"[+\-]?\d+(?:\.\d+)?", text) and text not in FLAT_PLACEHOLDERS):
+                number = re.fullmatch(r"[+\-]?\d+(?:\.\d+)?", text)
+                if not text.strip() or (not number and text not in FLAT_PLACEHOLDERS):
                     text = FLAT_PLACEHOLDERS[1]
                 if not re.fullmatch(r"[+\-]?\d+(?:\.\d+)?", text):
                     plain = False
@@ -956,7 +961,8 @@ def _render_flat(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
     published = report.report_date.isoformat() + f" {rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}"
     title = _title(report, rng)
     header = [f"{arch['title']}: {title}", f"{arch['published']}: {published}", f"{arch['number']}: ",
-              f"{arch['agency']}: {report.agency if opts['header_agency'] else ''}", f"{arch['column']}: {words['column']}",
+              f"{arch['agency']}: {report.agency if opts['header_agency'] else ''}",
+              f"{arch['column']}: {words['column']}",
               str(arch["body"])]
     text = "\n".join(header) + "\n" + " ".join(body) + "\n"
     return text, list(expected.values())
@@ -979,7 +985,8 @@ def _html_cell(cell: _G, mso: bool) -> str:
                   "border-top:none;padding:0cm 5.4pt 0cm 5.4pt'")
         lang = " lang=EN-US" if cell.kind == "value" else ""
         return (f"<td{attrs}><p class=MsoNormal align=center style='text-align:center'><span{lang} "
-                f"style='font-size:10.5pt;font-family:宋体;mso-bidi-font-family:宋体'>{text}<o:p></o:p></span></p></td>")
+                f"style='font-size:10.5pt;font-family:宋体;mso-bidi-font-family:宋体'>{text}<o:p></o:p>"
+                "</span></p></td>")
     return f"<td{attrs}>{text}</td>"
 
 
@@ -1130,6 +1137,21 @@ def _split_grid(grid: list[list[_G]], k: int, per_line: Sequence[int]) -> tuple[
     return top, bottom
 
 
+_FONT = "STSong-Light"
+_CELL_PT = 9      # table text size (points); narrative size is the option font_size
+_MARGIN = 72     # page margins (points)
+
+
+@functools.lru_cache(maxsize=None)
+def _register_font() -> str:
+    """Register reportlab's built-in CID font (no font file needed) once."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
+    return _FONT
+
+
 def _pdf_table(grid: list[list[_G]], width: int, widths: list[float], sid: str, opts: dict[str, Any], font: str,
                cell_style: Any, center: Any) -> Any:
     """One reportlab Table from a grid of logical cells (labels as wrapping paragraphs)."""
@@ -1138,7 +1160,7 @@ def _pdf_table(grid: list[list[_G]], width: int, widths: list[float], sid: str, 
 
     data: list[list[Any]] = [[""] * width for _ in grid]
     style: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                                    ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                                    ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), _CELL_PT),
                                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]
     for r, (grow, cols) in enumerate(zip(grid, _positions(grid))):
         for cell, c in zip(grow, cols):
@@ -1167,16 +1189,16 @@ def _render_pdf(report: SynthReport, rng: random.Random, opts: dict[str, Any]) -
     font = _register_font()
     texts = _texts(report, opts)
     grids = _grids(report, opts, texts)
-    body = ParagraphStyle("body", fontName=font, fontSize=opts["font_size"], leading=opts["font_size"] * 1.8,
+    body = ParagraphStyle("body", fontName=font, fontSize=opts["font_size"], leading=opts["font_size"] * 1.9,
                           firstLineIndent=opts["font_size"] * 2, wordWrap="CJK")
     head = ParagraphStyle("head", parent=body, firstLineIndent=0)
     title_style = ParagraphStyle("title", parent=head, fontSize=18, leading=28, alignment=TA_CENTER)
-    cell_style = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
+    cell_style = ParagraphStyle("cell", fontName=font, fontSize=_CELL_PT, leading=_CELL_PT * 1.3, wordWrap="CJK")
     center = ParagraphStyle("cellc", parent=cell_style, alignment=TA_CENTER)
     title = _title(report, rng)
     story: list[Any] = [Paragraph(htmlmod.escape(title), title_style), Spacer(1, 12),
                         Paragraph(htmlmod.escape(_intro(report)), body)]
-    usable = A4[0] - 2 * 50
+    usable = A4[0] - 2 * _MARGIN
     for sid, heading in _headings().items():
         story.append(Paragraph(htmlmod.escape(heading), head))
         if sid not in grids:
@@ -1193,7 +1215,7 @@ def _render_pdf(report: SynthReport, rng: random.Random, opts: dict[str, Any]) -
         else:
             widths = [usable / width] * width
         cut = opts["split_row"] if sid == "requests" else None
-        per_line = [1 if c == 0 and sid == "requests" and opts["vertical_label"] else int((w - 12) // 8)
+        per_line = [1 if c == 0 and sid == "requests" and opts["vertical_label"] else int((w - 12) // _CELL_PT)
                     for c, w in enumerate(widths)]
         parts = list(_split_grid(grid, cut, per_line)) if cut and 3 < cut < len(grid) else [grid]
         for n, part in enumerate(parts):
@@ -1205,7 +1227,7 @@ def _render_pdf(report: SynthReport, rng: random.Random, opts: dict[str, Any]) -
     story += [Spacer(1, 20), Paragraph(htmlmod.escape(report.agency), sign),
               Paragraph(htmlmod.escape(_date_text(report.report_date)), sign)]
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=50, rightMargin=50, topMargin=50, bottomMargin=50,
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN, topMargin=_MARGIN, bottomMargin=_MARGIN,
                             title=title, invariant=1)
     def page_number(canvas: Any, document: Any) -> None:
         if opts["page_numbers"]:
@@ -1229,7 +1251,8 @@ _OPTIONS: dict[str, dict[str, Callable[[random.Random, SynthReport], Any]]] = {
              "unit_suffix": lambda r, s: False},
     "markdown": {"plus_sign": lambda r, s: r.random() < 0.7, "pad_header": lambda r, s: False,
                  "colspan_mismatch": lambda r, s: False, "unit_suffix": lambda r, s: False},
-    "html": {"encoding": lambda r, s: r.choice(["utf-8", "utf-8", "gbk"]), "meta_charset": lambda r, s: r.random() < 0.6,
+    "html": {"encoding": lambda r, s: r.choice(["utf-8", "utf-8", "gbk"]),
+             "meta_charset": lambda r, s: r.random() < 0.6,
              "full_page": lambda r, s: r.random() < 0.5, "mso": lambda r, s: r.random() < 0.5,
              "pad_kb": lambda r, s: None, "layout_tables": lambda r, s: r.random() < 0.4,
              "colspan_mismatch": lambda r, s: s.template == "2019" and r.random() < 0.7,
@@ -1239,7 +1262,7 @@ _OPTIONS: dict[str, dict[str, Callable[[random.Random, SynthReport], Any]]] = {
              "line_breaks": lambda r, s: r.random() < 0.7, "plus_sign": lambda r, s: r.random() < 0.7,
              "pad_header": lambda r, s: False, "colspan_mismatch": lambda r, s: False,
              "unit_suffix": lambda r, s: False},
-    "pdf": {"vertical_label": lambda r, s: r.random() < 0.5, "font_size": lambda r, s: r.choice([14, 16]),
+    "pdf": {"vertical_label": lambda r, s: r.random() < 0.5, "font_size": lambda r, s: r.choice([15, 16]),
             "split_row": lambda r, s: r.choice([None, r.randint(8, 24)]), "page_numbers": lambda r, s: r.random() < 0.7,
             "plus_sign": lambda r, s: r.random() < 0.7, "pad_header": lambda r, s: False,
             "colspan_mismatch": lambda r, s: False, "unit_suffix": lambda r, s: False},

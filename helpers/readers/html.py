@@ -12,11 +12,13 @@ import re
 from pathlib import Path
 
 import lxml.etree
-import lxml.html
 
 from ..document import Block, Cell, Document
 from ..errors import NotAReport
 
+# A plain etree HTML parser: no per-element Python class lookup (much faster to walk than lxml.html),
+# comments and processing instructions dropped at parse time.
+_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _SKIP = {"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg", "select", "button"}
 _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section", "article", "body", "html",
@@ -24,7 +26,7 @@ _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "sec
           "aside", "address", "figure", "figcaption", "caption", "tr", "td", "th", "tbody", "thead", "tfoot", "hr"}
 
 
-def _span(el: lxml.html.HtmlElement, name: str) -> int:
+def _span(el: lxml.etree._Element, name: str) -> int:
     value = el.get(name)
     if value is None:
         return 1
@@ -34,7 +36,7 @@ def _span(el: lxml.html.HtmlElement, name: str) -> int:
         return 1
 
 
-def _cell_text(el: lxml.html.HtmlElement) -> str:
+def _cell_text(el: lxml.etree._Element) -> str:
     return "".join(el.itertext())
 
 
@@ -54,7 +56,7 @@ class _Walker:
                 if line.strip():
                     self.blocks.append(Block([Cell(line.strip(), f"paragraph {self.paragraphs}")]))
 
-    def table(self, table: lxml.html.HtmlElement) -> None:
+    def table(self, table: lxml.etree._Element) -> None:
         self.flush()
         self.tables += 1
         t = self.tables
@@ -80,7 +82,7 @@ class _Walker:
             if cells:
                 self.blocks.append(Block(cells, table=True))
 
-    def walk(self, el: lxml.html.HtmlElement) -> None:
+    def walk(self, el: lxml.etree._Element) -> None:
         tag = el.tag
         if not isinstance(tag, str):  # comment or processing instruction
             return
@@ -109,11 +111,13 @@ def read_html(path: Path, text: str, encoding: str) -> Document:
     """Parse decoded HTML into blocks; a page with no text at all is not a report."""
     text = _XML_DECL.sub("", text, count=1)
     try:
-        root = lxml.html.document_fromstring(text)
-    except (lxml.etree.ParserError, ValueError) as exc:
+        root = lxml.etree.fromstring(text, _PARSER)
+    except (lxml.etree.LxmlError, ValueError) as exc:
         raise NotAReport(path, f"HTML that cannot be parsed: {exc}") from exc
+    if root is None:
+        raise NotAReport(path, "HTML without any element")
     title_el = root.find(".//title")
-    title = title_el.text_content().strip() if title_el is not None and title_el.text_content() else None
+    title = "".join(title_el.itertext()).strip() if title_el is not None else None
     walker = _Walker()
     body = root.find("body")
     walker.walk(body if body is not None else root)

@@ -140,3 +140,12 @@ def test_size_limit_is_configurable(tmp_path: Path) -> None:
     with pytest.raises(FileTooLarge):
         read_report(p, max_bytes=1000)
     assert read_report(p, max_bytes=os.path.getsize(p)).year == 2023
+
+
+def test_a_text_about_the_format_is_not_read_as_a_report(tmp_path: Path) -> None:
+    """Labels quoted in prose, with stray digits but no printed table, give no cells: an error."""
+    p = tmp_path / "notes.md"
+    p.write_text("# 说明\n三、收到和处理政府信息公开申请情况\n表中 r01 为一、本年新收政府信息公开申请数量 ，r03 为（一）予以公开 2 项说明。\n"
+                 "四、政府信息公开行政复议、行政诉讼情况：结果维持、结果纠正、其他结果、尚未审结、总计 12a 列。\n", encoding="utf-8")
+    with pytest.raises((NoTablesFound, NotAReport)):
+        read_report(p)

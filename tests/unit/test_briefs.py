@@ -182,8 +182,9 @@ EXTERNAL = re.compile(r"https?://|//cdn|\bsrc\s*=\s*(?![\"']?data:)|@import|url\
 
 
 def test_url_scanner_catches_external_references() -> None:
-    for bad in ('<script src="https://cdn.example/x.js">', "<img src='a.png'>", '<link href="//cdn.jsdelivr.net/a.css">',
-                "@font-face { src: url(fonts/a.woff) }", '<a href="http://example.org">'):
+    for bad in ('<script src="https://cdn.example/x.js">', "<img src='a.png'>",
+                '<link href="//cdn.jsdelivr.net/a.css">', "@font-face { src: url(fonts/a.woff) }",
+                '<a href="http://example.org">'):
         assert EXTERNAL.search(bad), bad
     assert not EXTERNAL.search('<img alt="" src="data:image/png;base64,iVBOR"> <a href="reports/ab.html">')
 
@@ -206,7 +207,8 @@ def test_failed_brief_is_listed_and_the_batch_goes_on(store: Path, tmp_path: Pat
     nbs = tmp_path / "nbs"
     shutil.copytree(NOTEBOOK_DIR, nbs)
     nb = nbformat.read(nbs / "report_brief.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell(f'if report_id == "{bad_id}":\n    raise RuntimeError("boom in a brief")'))
+    fail = f'if report_id == "{bad_id}":\n    raise RuntimeError("boom in a brief")'
+    nb.cells.insert(2, nbformat.v4.new_code_cell(fail))
     nbformat.write(nb, nbs / "report_brief.ipynb")
     out = tmp_path / "out"
     run = run_briefs(store, out, workers=1, progress=False, notebooks=nbs)
@@ -299,9 +301,10 @@ def _kernel_json(client: Any, nb: Any, code: str) -> Any:
 
 
 STATE = ("import json, dataclasses\n"
-         "print(json.dumps({**dataclasses.asdict(explorer.state), 'summary': explorer.controls['summary'].value, "
-         "'tables': explorer.controls['tables'].value, 'chart': len(explorer.controls['chart'].value), "
-         "'chart_hash': hash(bytes(explorer.controls['chart'].value)), 'findings': explorer.controls['findings'].value},"
+         "_c = explorer.controls\n"
+         "print(json.dumps({**dataclasses.asdict(explorer.state), 'summary': _c['summary'].value, "
+         "'tables': _c['tables'].value, 'chart': len(_c['chart'].value), "
+         "'chart_hash': hash(bytes(_c['chart'].value)), 'findings': _c['findings'].value},"
          " ensure_ascii=False, default=str))")
 
 

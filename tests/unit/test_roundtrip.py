@@ -125,3 +125,18 @@ def test_pdf_table_broken_over_pages_with_a_vertical_label_round_trips(seed: int
     report = random_report(seed, blank_share=0.05, unknown_rows=1)
     out = render(report, "pdf", rng=seed, vertical_label=True, split_row=split, page_numbers=True)
     assert mismatches(out, report) == []
+
+
+def test_the_comparison_catches_a_wrong_oracle_and_a_wrong_document() -> None:
+    report = random_report(8, unknown_rows=1)
+    out = render(report, "text", rng=2)
+    assert mismatches(out, report) == []
+    wrong = out.expected.copy()
+    row = wrong.index[wrong["status"] == "ok"][0]
+    wrong.loc[row, "value"] = wrong.loc[row, "value"] + 1
+    assert len(mismatches(Rendered(out.data, out.suffix, out.form, wrong, out.meta), report)) == 1
+    extra_row = Rendered(out.data, out.suffix, out.form, out.expected[~out.expected["row"].str.startswith("unknown:")],
+                         out.meta)
+    assert any(m[1] == "not expected" for m in mismatches(extra_row, report))
+    other_agency = Rendered(out.data, out.suffix, out.form, out.expected, {**out.meta, "agency": "某某局"})
+    assert mismatches(other_agency, report)[-1][0] == "meta"

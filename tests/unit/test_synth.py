@@ -157,7 +157,8 @@ def test_split_run_examples() -> None:
     assert split_run("273-16109", ["count", "signed", "count"])[0] == (273.0, "ok")
 
 
-def brute_force(run: str, dtypes: list[str], rels: list[tuple[int, list[int], list[int]]]) -> list[tuple[float | None, str]]:
+def brute_force(run: str, dtypes: list[str],
+                rels: list[tuple[int, list[int], list[int]]]) -> list[tuple[float | None, str]]:
     """The oracle's rule by plain enumeration (small runs only)."""
     pieces = {"count": r"0|[1-9]\d*", "amount": r"(?:0|[1-9]\d*)(?:\.\d+)?", "signed": r"[+-]?(?:0|[1-9]\d*)"}
     splits: list[tuple[float, ...]] = []
