@@ -37,6 +37,7 @@ __all__ = [
     "corpus_title",
     "coverage",
     "distributions",
+    "escape",
     "excerpts",
     "findings_summary",
     "findings_table",
@@ -47,8 +48,10 @@ __all__ = [
     "label",
     "load_corpus",
     "load_report",
+    "metric_defs",
     "outcomes_chart",
     "rankings",
+    "report_from_store",
     "review_chart",
     "statistical_tables",
     "store_data",
@@ -68,11 +71,14 @@ class Html(str):
         return f"<html: {len(self)} characters>"
 
 
-def _e(value: Any) -> str:
-    """Escaped text of a value (None and NaN as an empty string)."""
+def escape(value: Any) -> str:
+    """Escaped text of a value (None and NaN as an empty string): every report text goes through it."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     return html.escape(str(value), quote=True)
+
+
+_e = escape
 
 
 def _config() -> dict[str, Any]:
@@ -193,7 +199,8 @@ def store_data(store: str | os.PathLike[str]) -> StoreData:
     return _store_data(str(root), _fingerprint(root))
 
 
-def _from_store(data: StoreData, report_id: str, with_previous: bool = True) -> ReportData:
+def report_from_store(data: StoreData, report_id: str, with_previous: bool = True) -> ReportData:
+    """One stored report with its findings, sections, metrics and (linked) previous year's report."""
     rows = data.reports[data.reports["report_id"].astype(str) == report_id]
     if rows.empty:
         raise BriefError(str(data.path), f"no report with id {report_id!r} in the store; "
@@ -204,7 +211,7 @@ def _from_store(data: StoreData, report_id: str, with_previous: bool = True) -> 
     previous = None
     prev_id = meta.get("previous_report_id")
     if with_previous and prev_id:
-        previous = _from_store(data, str(prev_id), with_previous=False)
+        previous = report_from_store(data, str(prev_id), with_previous=False)
     return ReportData(report_id=report_id, meta=meta, cells=data.part(report_id, "cells"),
                       findings=data.part(report_id, "findings"), sections=sections,
                       metrics=data.part(report_id, "metrics"), previous=previous)
@@ -239,7 +246,7 @@ def load_report(report_path: str = "", store: str = "", report_id: str = "", pre
     """One report for a brief: from `report_path` (parsed and validated now, with `previous_path` as
     last year's) or from `store` by `report_id` (its stored findings and previous-year link)."""
     if store and report_id:
-        return _from_store(store_data(store), str(report_id))
+        return report_from_store(store_data(store), str(report_id))
     if report_path:
         return _from_file(str(report_path), str(previous_path or ""))
     raise BriefError("report_brief", "give a report_path, or a store and a report_id")
@@ -288,7 +295,8 @@ def load_corpus(store: str, year: int | None = None, filter: str = "") -> Corpus
 
 
 @functools.lru_cache(maxsize=1)
-def _metric_defs() -> dict[str, Any]:
+def metric_defs() -> dict[str, Any]:
+    """Metric id → definition (helpers.metrics), in the order of metrics.yaml."""
     from .metrics import metric_definitions
 
     return {m.id: m for m in metric_definitions()}
@@ -511,7 +519,7 @@ def key_metrics(data: ReportData, metrics: Sequence[str] | None = None) -> Html:
     """Key metrics of the report against the previous year's, with numerators, denominators and
     small-number caveats."""
     ids = list(metrics or _config()["report_metrics"])
-    defs = _metric_defs()
+    defs = metric_defs()
     now = data.metrics.set_index("metric") if len(data.metrics) else pd.DataFrame()
     before = (data.previous.metrics.set_index("metric") if data.previous is not None and len(data.previous.metrics)
               else pd.DataFrame())
@@ -617,7 +625,7 @@ def coverage(c: CorpusData) -> Html:
 
 def distributions(c: CorpusData, metrics: Sequence[str] | None = None) -> list[plots.Chart]:
     """One histogram per key metric over the selected reports (small-number rates set apart)."""
-    defs = _metric_defs()
+    defs = metric_defs()
     m = c.rows(c.store.metrics)
     out = []
     for mid in metrics or _config()["corpus_distributions"]:
@@ -634,7 +642,7 @@ def rankings(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 10,
     small-denominator rates are never ranked, and their number is given."""
     from .metrics import rank
 
-    defs = _metric_defs()
+    defs = metric_defs()
     m = c.rows(c.store.metrics)
     names = c.reports.set_index(c.reports["report_id"].astype(str))
     parts = []
@@ -707,7 +715,7 @@ def trends(c: CorpusData, metrics: Sequence[str] | None = None) -> plots.Chart:
     mids = list(metrics or _config()["corpus_trends"])
     pooled = aggregate_metrics(m[m["metric"].isin(mids)], c.all_years, by=("year",))
     pooled = pooled.assign(value=pooled["value"].astype("float64") * 100)
-    defs = _metric_defs()
+    defs = metric_defs()
     return plots.trend_chart(pooled, [(mid, defs[mid].zh) for mid in mids], unit="%")
 
 

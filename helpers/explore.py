@@ -58,7 +58,7 @@ class Explorer:
         self.reports = reps
         names = reps.drop_duplicates("organ_id").sort_values(["organ_name", "organ_id"])
         self.organs: dict[str, str] = dict(zip(names["organ_id"].astype(str), names["organ_name"].astype(str)))
-        self.metrics = {m.id: m for m in briefs._metric_defs().values()}
+        self.metrics = {m.id: m for m in briefs.metric_defs().values()}
         self.views: dict[str, Any] = {}
         self._controls: dict[str, Any] | None = None
         self._syncing = False
@@ -130,9 +130,9 @@ class Explorer:
         hist["value"] = hist["value"].astype("float64") * scale
         hist["peer_median"] = hist["peer_median"].astype("float64") * scale
         chart = plots.metric_history_chart(hist, m.zh, "%" if m.unit == "share" else m.unit, s.organ_name)
-        e = briefs._e
+        e = briefs.escape
         if s.report_id:
-            data = briefs._from_store(self.data, s.report_id)
+            data = briefs.report_from_store(self.data, s.report_id)
             tables, findings = briefs.statistical_tables(data), briefs.findings_table(data)
         else:
             tables = findings = briefs.Html(f'<p class="status">{e(briefs.label("no_report"))}</p>')

@@ -106,6 +106,7 @@ class Rendered:
 
 
 def _rng(rng: random.Random | int) -> random.Random:
+    """A random.Random from a seed (or the generator itself)."""
     return rng if isinstance(rng, random.Random) else random.Random(rng)
 
 
@@ -131,6 +132,7 @@ def _layout(version: str) -> dict[str, Any]:
 
 
 def _relation(template: Template, rid: str) -> Relation:
+    """The template's relation with this id (R1, R3, R4, R5)."""
     return next(r for r in template.relations if r.id == rid)
 
 
@@ -147,6 +149,7 @@ def _label(row: Row) -> str:
 
 
 def _organ_kind(agency: str) -> str:
+    """The organ kind of a name, by common.yaml's organ_kinds rules (first match wins)."""
     for k in common()["organ_kinds"]:
         if re.search(k["match"], agency):
             return str(k["kind"])
@@ -154,6 +157,7 @@ def _organ_kind(agency: str) -> str:
 
 
 def _is_number(v: Any) -> bool:
+    """True for a printed number (not a blank, a placeholder or a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -232,11 +236,13 @@ def _gen_table4(rng: random.Random, tmpl: Template, kind: str) -> dict[str, int]
 
 
 def _amount(rng: random.Random, x: float) -> float | int:
+    """An amount rounded to a random number of decimals (integers printed without a point)."""
     digits = rng.choice([0, 1, 2, 2, 4, 6])
     return int(round(x)) if digits == 0 else round(x, digits)
 
 
 def _decisions(rng: random.Random, kind: str) -> int:
+    """A count of administrative decisions: often 0, sometimes very large (lognormal by organ kind)."""
     if rng.random() < {"township": 0.6, "department": 0.3, "government": 0.1}.get(kind, 0.3):
         return 0
     mu = {"township": 2.0, "department": 5.0, "government": 8.0}.get(kind, 5.0)
@@ -302,6 +308,7 @@ def _break(rng: random.Random, tmpl: Template, cells: dict[str, float | str]) ->
 
 
 def _agency(rng: random.Random, kind: str) -> str:
+    """An invented organ name of the given kind (place syllables + an organ pattern)."""
     w = _words()
     place = rng.choice(w["place_first"]) + rng.choice(w["place_second"])
     return str(rng.choice(w["organs"][kind if kind in w["organs"] else "department"])).format(p=place)
@@ -315,6 +322,7 @@ def _report_date(rng: random.Random, kind: str, year: int) -> dt.date:
 
 
 def _num(cells: dict[str, float | str], *keys: str) -> int | None:
+    """The sum of some cells when all are numbers (for narrative counts), else None."""
     vals = [cells.get(k) for k in keys]
     if not all(_is_number(v) for v in vals):
         return None
@@ -431,6 +439,7 @@ def perturb(report: SynthReport, key: str, delta: float) -> SynthReport:
 
 
 def _unknown_name(label: str) -> str:
+    """The row key the parser gives a row the template does not know."""
     return "unknown:" + re.sub(r"\s+", "", label)
 
 
@@ -451,6 +460,7 @@ def to_report(report: SynthReport) -> Report:
 
 
 def _unknown_records(report: SynthReport) -> list[dict[str, Any]]:
+    """The unknown rows as cell records with status unknown."""
     cols = get_template(report.template).tables["table_3"].column_keys
     out = []
     for label, vals in report.unknown_rows:
@@ -490,6 +500,7 @@ class _G:
 
 
 def _cont(cs: int = 1) -> _G:
+    """A continuation cell: the part of a cell merged from the row above."""
     return _G("", cs=cs, kind="cont")
 
 
@@ -505,6 +516,7 @@ def _spans(n: int, width: int, data_shift: bool = False) -> list[int]:
 
 
 def _grid_table2(tmpl: Template, texts: dict[str, str], mismatch: bool) -> list[list[_G]]:
+    """Table 2 as rows of logical cells: per band a caption row, a header row and its data rows."""
     t = tmpl.tables["table_2"]
     bands = _layout(tmpl.version)["table_2"]["bands"]
     width = max(len(b["header"]) for b in bands) + (1 if tmpl.version == "2019" else 0)
@@ -524,6 +536,7 @@ def _grid_table2(tmpl: Template, texts: dict[str, str], mismatch: bool) -> list[
 
 
 def _level(row: Row) -> int:
+    """A Table 3 row's depth from its numbering: 一 → 1, （一） → 2, 1 → 3."""
     n = row.number or ""
     if n.startswith(("（", "(")):
         return 2
@@ -534,6 +547,7 @@ def _level(row: Row) -> int:
 
 def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str, list[str]]],
                  pad_header: bool = False) -> list[list[_G]]:
+    """Table 3 as rows of logical cells with the real template's merges (unknown rows before （七）)."""
     t = tmpl.tables["table_3"]
     spec = _layout(tmpl.version)["table_3"]
     cols = list(t.columns.values())
@@ -598,6 +612,7 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
 
 
 def _grid_table4(tmpl: Template, texts: dict[str, str]) -> list[list[_G]]:
+    """Table 4 as four rows: block headers, leaf headers (merged down), litigation leaves, 15 values."""
     t = tmpl.tables["table_4"]
     cols = list(t.columns.values())
     top = [r for r in t.data_rows if not r.parent]
@@ -615,6 +630,7 @@ def _grid_table4(tmpl: Template, texts: dict[str, str]) -> list[list[_G]]:
 
 
 def _grid_width(grid: list[list[_G]]) -> int:
+    """The number of grid columns of a table."""
     return max(sum(c.cs for c in row) for row in grid)
 
 
@@ -639,6 +655,7 @@ def _expected_rows(report: SynthReport, texts: dict[str, str], unknown: bool = T
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The expected cells as a DataFrame with a nullable float value column."""
     df = pd.DataFrame(rows, columns=EXPECTED_COLUMNS)
     df["value"] = pd.array([None if v is None else float(v) for v in df["value"]], dtype="Float64")
     return df
@@ -781,20 +798,24 @@ def _row_relations(tmpl: Template, keys: list[str]) -> list[tuple[int, list[int]
 
 
 def _title(report: SynthReport, rng: random.Random) -> str:
+    """The report title, in one of the usual word orders."""
     suffix = common()["metadata"]["title_suffix"]
     pattern = rng.choice(_words()["render"]["titles"])
     return str(pattern).format(agency=report.agency, year=report.year, suffix=suffix)
 
 
 def _date_text(d: dt.date) -> str:
+    """A date as printed in Chinese (2024年1月20日)."""
     return str(_words()["render"]["date"]).format(y=d.year, m=d.month, d=d.day)
 
 
 def _headings() -> dict[str, str]:
+    """Section id → printed heading (一、总体情况 …)."""
     return {s["id"]: f"{s['number']}、{s['heading']}" for s in common()["sections"]}
 
 
 def _intro(report: SynthReport) -> str:
+    """The lead-in paragraph (legal basis and statistics period), chosen by the agency name."""
     options = _words()["narrative"]["intro"]
     text = options[sum(map(ord, report.agency)) % len(options)]
     return str(text).format(agency=report.agency, year=report.year)
@@ -816,11 +837,13 @@ def _texts(report: SynthReport, opts: dict[str, Any]) -> dict[str, str]:
 
 
 def _unknown_texts(report: SynthReport) -> list[tuple[str, list[str]]]:
+    """The unknown rows with their values as printed."""
     return [(label, [_fmt(v) for v in vals]) for label, vals in report.unknown_rows]
 
 
 def _grids(report: SynthReport, opts: dict[str, Any], texts: dict[str, str],
            unknown: bool = True) -> dict[str, list[list[_G]]]:
+    """The three tables as grids, keyed by the section that holds them."""
     tmpl = get_template(report.template)
     return {
         "proactive": _grid_table2(tmpl, texts, mismatch=bool(opts.get("colspan_mismatch"))),
@@ -831,6 +854,7 @@ def _grids(report: SynthReport, opts: dict[str, Any], texts: dict[str, str],
 
 
 def _bookmark(rng: random.Random) -> str:
+    """A Word bookmark marker as the seed's text export prints it."""
     return f"[bookmark: hmcheck_{rng.getrandbits(128):032x}]"
 
 
@@ -973,6 +997,7 @@ _MSO_STYLE = ("p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm; margin-bott
 
 
 def _html_cell(cell: _G, mso: bool) -> str:
+    """One <td> with its spans; Word-export markup when `mso`."""
     attrs = ""
     if cell.cs > 1:
         attrs += f' colspan="{cell.cs}"'
@@ -991,6 +1016,7 @@ def _html_cell(cell: _G, mso: bool) -> str:
 
 
 def _html_table(grid: list[list[_G]], mso: bool) -> str:
+    """A leaf <table> from a grid (continuation cells are covered by spans)."""
     rows = []
     for grow in grid:
         rows.append("<tr>" + "".join(_html_cell(c, mso) for c in grow if c.kind != "cont") + "</tr>")
@@ -999,6 +1025,7 @@ def _html_table(grid: list[list[_G]], mso: bool) -> str:
 
 
 def _html_p(text: str, mso: bool, center: bool = False) -> str:
+    """A paragraph; Word-export markup when `mso`."""
     esc = htmlmod.escape(text)
     if mso:
         align = " align=center style='text-align:center'" if center else " style='text-indent:32.0pt'"
@@ -1312,6 +1339,7 @@ def render(report: SynthReport, form: str, *, rng: random.Random | int = 0, **op
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to a temporary file beside `path`, then rename it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
