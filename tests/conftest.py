@@ -53,3 +53,52 @@ def ci_sample(items: list[Any], n: int, seed: int = 0) -> list[Any]:
 @pytest.fixture
 def corpus() -> Path:
     return corpus_dir()
+
+
+PLACEHOLDERS = ["/", "—", "无", "-", "不适用"]
+Filled = dict[str, tuple[str, float | None, str]]
+
+
+def truth_misses(truth: dict[str, Any], cells: list[dict[str, Any]]) -> list[str]:
+    """Cells that differ from a truth.json, by the rule of ../shared/tools/score-corpus.
+
+    A number must match with status ok; a blank/placeholder must have that status and raw text; an
+    ambiguous cell (flattened text) is right when exact or flagged (not ok, no value).
+    """
+    got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
+    ambiguous = set(truth.get("ambiguous", []))
+    out = []
+    for key, want in truth["cells"].items():
+        c = got.get(key)
+        exact = c is not None and c["value"] is not None and abs(float(c["value"]) - float(want)) < 1e-9
+        ok = (exact or (c is not None and c["status"] != "ok" and c["value"] is None)) if key in ambiguous \
+            else (exact and c["status"] == "ok")
+        if not ok:
+            out.append(f"{key}: want {want}, got {c and (c['value'], c['status'])}")
+    for key, want in truth.get("raw", {}).items():
+        c = got.get(key)
+        if not (c and c["status"] in ("blank", "placeholder") and str(c["raw"]).strip() == str(want).strip()):
+            out.append(f"{key}: want raw {want!r}, got {c and (c['raw'], c['status'])}")
+    return out
+
+
+def fill_cells(rng: random.Random, keys: list[str], template: str = "2021", blanks: tuple[str, ...] = ("",),
+               zeros: bool = True) -> Filled:
+    """key → (printed text, value, status): numbers of every size, some blanks and placeholders."""
+    from helpers import get_template
+
+    info = get_template(template).column_info
+    out: Filled = {}
+    for key in keys:
+        roll = rng.random()
+        if roll < 0.1:
+            out[key] = (rng.choice(blanks), None, "blank")
+        elif roll < 0.2:
+            out[key] = (rng.choice(PLACEHOLDERS), None, "placeholder")
+        elif info[key].dtype == "amount":
+            text = f"{rng.uniform(0.1, 99999):.{rng.choice([0, 1, 2, 4])}f}"
+            out[key] = (text, float(text), "ok")
+        else:
+            v = rng.choice([0 if zeros else 1, rng.randint(1, 9), rng.randint(10, 999), rng.randint(1000, 99999)])
+            out[key] = (str(v), float(v), "ok")
+    return out

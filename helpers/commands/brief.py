@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _store_of(inputs: list[str], out: Path) -> str:
+def _store_of(inputs: list[str], out: Path, progress: bool = True) -> str:
     """The store to brief: the one given, or DIR/store after ingesting the files and folders given."""
     from ..errors import BriefError
     from ..store import MARKER, ingest
@@ -52,7 +52,7 @@ def _store_of(inputs: list[str], out: Path) -> str:
     if missing:
         raise BriefError("ogi brief", f"no such file or folder: {', '.join(missing)}")
     store = out / "store"
-    summary = ingest(inputs, store, progress=True)
+    summary = ingest(inputs, store, progress=progress)
     print(f"ingest: {summary}", file=sys.stderr)
     return str(store)
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..brief_runner import NOTEBOOK_DIR, run_briefs
 
     out = Path(args.out)
-    store = _store_of(list(args.inputs), out)
+    store = _store_of(list(args.inputs), out, progress=not args.no_progress)
     result = run_briefs(store, out, workers=args.workers, year=args.year, filter=args.filter,
                         notebooks=args.notebooks or NOTEBOOK_DIR, progress=not args.no_progress, force=args.force)
     n = len(result.jobs)

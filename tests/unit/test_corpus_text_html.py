@@ -9,29 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, corpus_dir, corpus_truths, load_truth
+from conftest import ROOT, corpus_dir, corpus_truths, load_truth, truth_misses
 from helpers import read_report
 
 TEXT_HTML = [p for p in corpus_truths() if load_truth(p)["form"] in ("text", "html")]
-
-
-def score(truth: dict, report) -> list[str]:
-    """The score-corpus rule, cell by cell: the misses."""
-    got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in report.cell_records()}
-    ambiguous = set(truth.get("ambiguous", []))
-    misses = []
-    for key, want in truth["cells"].items():
-        c = got.get(key)
-        exact = c is not None and c["value"] is not None and abs(float(c["value"]) - float(want)) < 1e-9
-        ok = (exact or (c is not None and c["status"] != "ok" and c["value"] is None)) if key in ambiguous \
-            else (exact and c["status"] == "ok")
-        if not ok:
-            misses.append(f"{key}: want {want}, got {c and (c['value'], c['status'])}")
-    for key, want in truth.get("raw", {}).items():
-        c = got.get(key)
-        if not (c and c["status"] in ("blank", "placeholder") and c["raw"].strip() == str(want).strip()):
-            misses.append(f"{key}: want raw {want!r}, got {c and (c['raw'], c['status'])}")
-    return misses
 
 
 def test_corpus_has_text_and_html_reports() -> None:
@@ -44,7 +25,7 @@ def test_corpus_has_text_and_html_reports() -> None:
 def test_report_scores_100_percent(truth_path: Path) -> None:
     truth = load_truth(truth_path)
     report = read_report(truth["_report"])
-    assert score(truth, report) == []
+    assert truth_misses(truth, report.cell_records()) == []
     assert report.template == truth["template"]
     assert report.agency == truth["agency"]
     assert report.year == truth["year"]

@@ -13,28 +13,12 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from conftest import corpus_dir, corpus_truths, load_truth
+from conftest import corpus_dir, corpus_truths, fill_cells, load_truth, truth_misses
 from helpers import BrokenFile, get_template, read_report
 from helpers.readers.docx import read_docx
 from helpers.template import normalize
 
-PLACEHOLDERS = ["/", "—", "无", "-", "不适用"]
 DOCX_TRUTHS = [p for p in corpus_truths() if load_truth(p)["form"] == "docx"]
-
-
-def misses(truth: dict[str, Any], cells: list[dict[str, Any]]) -> list[str]:
-    """Cells that differ from a truth.json: value and status "ok", or blank/placeholder raw text."""
-    got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
-    out = []
-    for key, want in truth["cells"].items():
-        c = got.get(key)
-        if not (c and c["status"] == "ok" and c["value"] is not None and abs(c["value"] - want) < 1e-9):
-            out.append(f"{key}: want {want}, got {c and (c['value'], c['status'])}")
-    for key, want in truth.get("raw", {}).items():
-        c = got.get(key)
-        if not (c and c["status"] in ("blank", "placeholder") and c["raw"].strip() == want.strip()):
-            out.append(f"{key}: want raw {want!r}, got {c and (c['raw'], c['status'])}")
-    return out
 
 
 @pytest.mark.parametrize("truth_path", DOCX_TRUTHS, ids=lambda p: p.parent.name)
@@ -42,7 +26,7 @@ def test_corpus_docx_scores_exactly(truth_path: Path) -> None:
     corpus_dir()
     truth = load_truth(truth_path)
     report = read_report(truth["_report"])
-    assert misses(truth, report.cell_records()) == []
+    assert truth_misses(truth, report.cell_records()) == []
     assert len(report.cells) == 200
     # The template prints no agency and no year: they stay unknown rather than guessed.
     assert (report.agency, report.year, report.template) == (truth["agency"], truth["year"], truth["template"])
@@ -99,25 +83,6 @@ def data_cells(document: Any) -> dict[str, Any]:
     return out
 
 
-def fill(rng: random.Random) -> dict[str, tuple[str, float | None, str]]:
-    """key → (printed text, value, status): mostly numbers, some blanks (empty or U+3000) and placeholders."""
-    info = get_template("2021").column_info
-    out: dict[str, tuple[str, float | None, str]] = {}
-    for key in get_template("2021").keys:
-        roll = rng.random()
-        if roll < 0.1:
-            out[key] = (rng.choice(["", "\u3000", "\u3000\u3000"]), None, "blank")
-        elif roll < 0.2:
-            out[key] = (rng.choice(PLACEHOLDERS), None, "placeholder")
-        elif info[key].dtype == "amount":
-            text = f"{rng.uniform(0.1, 99999):.{rng.choice([0, 1, 2, 4])}f}"
-            out[key] = (text, float(text), "ok")
-        else:
-            v = rng.choice([0, rng.randint(1, 9), rng.randint(10, 999), rng.randint(1000, 99999)])
-            out[key] = (str(v), float(v), "ok")
-    return out
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_real_template_filled_parses_back(tmp_path: Path, seed: int) -> None:
     corpus_dir()
@@ -125,7 +90,7 @@ def test_real_template_filled_parses_back(tmp_path: Path, seed: int) -> None:
     document = docx.Document(str(truth["_report"]))
     cells = data_cells(document)
     assert len(cells) == 200
-    values = fill(random.Random(seed))
+    values = fill_cells(random.Random(seed), get_template("2021").keys, blanks=("", "\u3000", "\u3000\u3000"))
     for key, cell in cells.items():
         cell.text = values[key][0]
     path = tmp_path / "filled.docx"

@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import corpus_dir, corpus_truths, load_truth
+from conftest import corpus_dir, corpus_truths, fill_cells, load_truth, truth_misses
 from helpers import BrokenFile, NoTextLayer, get_template, read_report
 from helpers.document import Block
 from helpers.readers.pdf import Glyph, PageContent, Rule, layout_pages, read_pdf
 from helpers.template import common
 
-PLACEHOLDERS = ["/", "—", "无", "-", "不适用"]
 FONT = "STSong-Light"
 PDF_TRUTHS = [p for p in corpus_truths() if load_truth(p)["form"] == "pdf"]
 
@@ -33,27 +32,12 @@ PDF_TRUTHS = [p for p in corpus_truths() if load_truth(p)["form"] == "pdf"]
 # Scoring (the score-corpus rule)
 
 
-def misses(truth: dict[str, Any], cells: list[dict[str, Any]]) -> list[str]:
-    """Cells that differ from a truth.json: value and status "ok", or blank/placeholder raw text."""
-    got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
-    out = []
-    for key, want in truth["cells"].items():
-        c = got.get(key)
-        if not (c and c["status"] == "ok" and c["value"] is not None and abs(c["value"] - want) < 1e-9):
-            out.append(f"{key}: want {want}, got {c and (c['value'], c['status'])}")
-    for key, want in truth.get("raw", {}).items():
-        c = got.get(key)
-        if not (c and c["status"] in ("blank", "placeholder") and c["raw"].strip() == want.strip()):
-            out.append(f"{key}: want raw {want!r}, got {c and (c['raw'], c['status'])}")
-    return out
-
-
 @pytest.mark.parametrize("truth_path", PDF_TRUTHS, ids=lambda p: p.parent.name)
 def test_corpus_pdf_scores_exactly(truth_path: Path) -> None:
     corpus_dir()
     truth = load_truth(truth_path)
     report = read_report(truth["_report"])
-    assert misses(truth, report.cell_records()) == []
+    assert truth_misses(truth, report.cell_records()) == []
     assert (report.agency, report.year, report.template) == (truth["agency"], truth["year"], truth["template"])
     assert report.report_date is None  # none is printed: the statistical period is not a date of the report
 
@@ -76,25 +60,6 @@ def test_corpus_pdf_keeps_labels_whole_and_drops_page_numbers(truth_path: Path) 
 
 def _yaml(name: str) -> dict[str, Any]:
     return yaml.safe_load(resources.files("helpers.templates").joinpath(name).read_text(encoding="utf-8"))
-
-
-def fill(rng: random.Random) -> dict[str, tuple[str, float | None, str]]:
-    """key → (printed text, value, status) for every 2021 cell: numbers, blanks and placeholders."""
-    info = get_template("2021").column_info
-    out: dict[str, tuple[str, float | None, str]] = {}
-    for key in get_template("2021").keys:
-        roll = rng.random()
-        if roll < 0.1:
-            out[key] = ("", None, "blank")
-        elif roll < 0.2:
-            out[key] = (rng.choice(PLACEHOLDERS), None, "placeholder")
-        elif info[key].dtype == "amount":
-            text = f"{rng.uniform(0.1, 99999):.{rng.choice([0, 1, 2, 4])}f}"
-            out[key] = (text, float(text), "ok")
-        else:
-            v = rng.choice([0, rng.randint(1, 9), rng.randint(10, 999), rng.randint(1000, 99999)])
-            out[key] = (str(v), float(v), "ok")
-    return out
 
 
 @dataclass
@@ -379,7 +344,7 @@ def assert_parses_back(path: Path, values: dict[str, tuple[str, float | None, st
 @pytest.mark.parametrize("seed,footer,lines", [(0, "dash", False), (1, "bare", True), (2, "cn", False),
                                                (4, "dash", "open")])
 def test_generated_report_parses_back(tmp_path: Path, seed: int, footer: str, lines: bool | str) -> None:
-    values = fill(random.Random(seed))
+    values = fill_cells(random.Random(seed), get_template("2021").keys)
     path = tmp_path / "report.pdf"
     path.write_bytes(make_report_pdf(values, seed, footer=footer, lines=lines))
     doc = read_pdf(path, path.read_bytes())
@@ -389,14 +354,14 @@ def test_generated_report_parses_back(tmp_path: Path, seed: int, footer: str, li
 
 
 def test_rotated_landscape_pages_read_upright(tmp_path: Path) -> None:
-    values = fill(random.Random(7))
+    values = fill_cells(random.Random(7), get_template("2021").keys)
     path = tmp_path / "landscape.pdf"
     path.write_bytes(make_report_pdf(values, 7, rotate=True))
     assert_parses_back(path, values)
 
 
 def test_page_numbers_and_running_headers_are_dropped(tmp_path: Path) -> None:
-    values = fill(random.Random(3))
+    values = fill_cells(random.Random(3), get_template("2021").keys)
     path = tmp_path / "report.pdf"
     path.write_bytes(make_report_pdf(values, 3, footer="bare"))
     doc = read_pdf(path, path.read_bytes())
@@ -492,7 +457,7 @@ def test_scan_with_typed_page_numbers_raises_no_text_layer(tmp_path: Path) -> No
 def test_scanned_pages_inside_a_text_report_are_noted(tmp_path: Path) -> None:
     import pypdfium2 as pdfium
 
-    values = fill(random.Random(5))
+    values = fill_cells(random.Random(5), get_template("2021").keys)
     report = pdfium.PdfDocument(make_report_pdf(values, 5))
     report.import_pages(pdfium.PdfDocument(_image_pages(1, page_numbers=False)))
     out = io.BytesIO()
@@ -517,7 +482,7 @@ def test_password_protected_pdf_raises_broken_file(tmp_path: Path) -> None:
 
 
 def test_truncated_pdf_raises_broken_file(tmp_path: Path) -> None:
-    data = make_report_pdf(fill(random.Random(0)), 0)
+    data = make_report_pdf(fill_cells(random.Random(0), get_template("2021").keys), 0)
     path = tmp_path / "cut.pdf"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BrokenFile, match="cut.pdf"):
