@@ -398,17 +398,6 @@ def _unknown_rows(cells: pd.DataFrame, table: str, columns: Sequence[str]) -> li
     return out
 
 
-def _row_name(number: str | None, text: str) -> str:
-    """A row label with its printed numbering: 一、… / （一）… / 1. …"""
-    if not number:
-        return text
-    if number.isdigit():
-        return f"{number}. {text}"
-    if number.startswith("（"):
-        return f"{number}{text}"
-    return f"{number}、{text}"
-
-
 @functools.lru_cache(maxsize=4)
 def _bands(version: str) -> dict[str, str]:
     spec = _read_yaml(f"{version}.yaml").get("tables", {}).get("table_2", {})
@@ -452,7 +441,7 @@ def statistical_tables(data: ReportData) -> Html:
             head = "".join(f"<th>{_e(c.label)}</th>" for c in cols)
             body: list[str] = []
             for r in table.rows:
-                name = _e(_row_name(r.number, r.label))
+                name = _e(r.printed_label)
                 if r.group:
                     body.append(f'<tr class="group"><th colspan="{len(cols) + 1}">{name}</th></tr>')
                     continue

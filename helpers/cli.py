@@ -1,8 +1,8 @@
 """The `ogi` command: a thin layer over the public functions, one small function per subcommand.
 
 Exit codes (a contract): 0 all went well; 1 a validation found an error; 2 a file could not be
-read (or a usage error). No traceback reaches the user: every failure prints one line on stderr
-naming the file and the problem.
+read (or a usage error); 3 a brief (notebook) failed while the others were written. No traceback
+reaches the user: every failure prints one line on stderr naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .errors import OgiError, ReportError
 
 __all__ = ["dump_json", "failure_record", "main", "positive_int", "table_text"]
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE, EXIT_BRIEF_FAILED = 0, 1, 2, 3
 
 
 def dump_json(obj: Any) -> str:

@@ -57,7 +57,6 @@ STATA_STR_MAX = 2045               # longer text goes into strL
 LONG_META = ["report_id", "agency", "organ_id", "organ_name", "organ_kind", "level", "region_code", "region",
              "year", "template"]
 _NAME_OK = re.compile(r"[^A-Za-z0-9_]")
-_CN_NUMERALS = set("一二三四五六七八九十")
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,16 +93,6 @@ def shorten_name(name: str, key: str) -> str:
     return f"{name[: MAX_NAME - 5]}_{digest}"
 
 
-def _printed_number(number: str | None) -> str:
-    if not number:
-        return ""
-    if number.isdigit():
-        return f"{number}."
-    if number in _CN_NUMERALS or all(c in _CN_NUMERALS for c in number):
-        return f"{number}、"
-    return number
-
-
 def _key_rows(key: str) -> tuple[str, Row, Row | None, Any, list[str]]:
     """(version, row, the group row it belongs to, column, versions holding the key)."""
     table, row, column = key.split("/", 2)
@@ -135,9 +124,9 @@ def variable_label(key: str) -> dict[str, str]:
     version, row, parent, column, versions = _key_rows(key)
     tbl = get_template(version).tables[table]
     n = table.rsplit("_", 1)[-1]
-    row_zh = f"{_printed_number(row.number)}{row.label}"
+    row_zh = row.printed_label
     if parent is not None:
-        row_zh = f"{_printed_number(parent.number)}{parent.label} {row_zh}"
+        row_zh = f"{parent.printed_label} {row_zh}"
     elif row.parent:
         row_zh = f"{row.parent} {row_zh}"
     row_en = f"{parent.en}: {row.en}" if parent is not None else row.en

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .errors import TemplateError
-from .template import common
+from .template import organ_kind
 
 __all__ = ["LEVELS", "Organ", "Place", "clean_name", "identify", "organ_key", "resolve_region"]
 
@@ -73,7 +73,6 @@ def _vocab() -> dict[str, Any]:
         "suffix_levels": [(re.compile(p), lvl) for p, lvl in data["suffix_levels"]],
         "region_aliases": {unicodedata.normalize("NFKC", k): str(v) for k, v in
                            (data.get("region_aliases") or {}).items()},
-        "kinds": [(k["kind"], re.compile(k["match"])) for k in common()["organ_kinds"]],
         "kind_rewrite": (re.compile(data["kind_rewrite"][0]), data["kind_rewrite"][1]),
     }
 
@@ -126,9 +125,9 @@ def _kind(name: str) -> str:
     """Organ kind from the cleaned name, with the parser's vocabulary (common.yaml organ_kinds)."""
     v = _vocab()
     for candidate in (name, v["kind_rewrite"][0].sub(v["kind_rewrite"][1], name)):
-        for kind, pattern in v["kinds"]:
-            if pattern.search(candidate):
-                return kind
+        kind = organ_kind(candidate)
+        if kind != "unknown":
+            return kind
     return "unknown"
 
 

@@ -21,7 +21,7 @@ from .document import Document
 from .errors import NoTablesFound, NotAReport
 from .read import DEFAULT_MAX_BYTES, read_document
 from .record import Report, cells_frame
-from .template import Row, Table, Template, common, get_template, normalize
+from .template import Row, Table, Template, common, get_template, normalize, organ_kind
 
 __all__ = ["parse_document", "read_report"]
 
@@ -66,7 +66,6 @@ def _vocab() -> dict[str, Any]:
         "title_suffix": normalize(meta["title_suffix"]),
         "title_strip": re.compile(meta["title_strip"]),
         "agency_suffix": re.compile("(?:" + "|".join(re.escape(s) for s in meta["agency_suffixes"]) + ")$"),
-        "organ_kinds": [(k["kind"], re.compile(k["match"])) for k in c["organ_kinds"]],
     }
 
 
@@ -606,14 +605,8 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
                 break
     if agency is None and doc.header.get("agency"):
         agency = doc.header["agency"]
-    kind = "unknown"
-    if agency:
-        for k, pattern in v["organ_kinds"]:
-            if pattern.search(agency):
-                kind = k
-                break
     return {"agency": agency, "year": year, "report_date": report_date or published, "published": published,
-            "organ_kind": kind, "title": first_title}
+            "organ_kind": organ_kind(agency), "title": first_title}
 
 
 def _section_texts(view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, str]:

@@ -32,6 +32,7 @@ import yaml
 
 from .record import Report
 from .template import Relation, Row, Template, common, get_template
+from .template import organ_kind as template_organ_kind
 
 __all__ = [
     "BAD_KINDS",
@@ -134,26 +135,6 @@ def _layout(version: str) -> dict[str, Any]:
 def _relation(template: Template, rid: str) -> Relation:
     """The template's relation with this id (R1, R3, R4, R5)."""
     return next(r for r in template.relations if r.id == rid)
-
-
-def _label(row: Row) -> str:
-    """A row's printed label with its numbering: 一、…, （一）…, 1.…"""
-    n = row.number
-    if not n:
-        return row.label
-    if n.startswith(("（", "(")):
-        return n + row.label
-    if n.isdigit():
-        return f"{n}.{row.label}"
-    return f"{n}、{row.label}"
-
-
-def _organ_kind(agency: str) -> str:
-    """The organ kind of a name, by common.yaml's organ_kinds rules (first match wins)."""
-    for k in common()["organ_kinds"]:
-        if re.search(k["match"], agency):
-            return str(k["kind"])
-    return "unknown"
 
 
 def _is_number(v: Any) -> bool:
@@ -392,7 +373,7 @@ def random_report(rng: random.Random | int, *, template: str = "2021", year: int
     if agency is None:
         organ_kind = organ_kind or r.choice(ORGAN_KINDS)
         agency = _agency(r, organ_kind)
-    organ_kind = organ_kind or _organ_kind(agency)
+    organ_kind = organ_kind or template_organ_kind(agency)
     prev = previous if previous is not None and previous.template == template else None
     if previous is not None and prev is None:
         # Across a format change only Table 3's common rows carry over.
@@ -531,7 +512,7 @@ def _grid_table2(tmpl: Template, texts: dict[str, str], mismatch: bool) -> list[
                 continue
             keys = [f"table_2/{row.key}/{c.key}" for c in t.row_columns(row)]
             spans = _spans(len(keys) + 1, width, data_shift=shift)
-            rows.append([_G(_label(row))] + [_G(texts[k], cs=s, key=k, kind="value") for k, s in zip(keys, spans[1:])])
+            rows.append([_G(row.printed_label)] + [_G(texts[k], cs=s, key=k, kind="value") for k, s in zip(keys, spans[1:])])
     return rows
 
 
@@ -578,7 +559,7 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
         lv = _level(row)
         if lv == 1:
             if row.group:
-                results_label = _label(row)
+                results_label = row.printed_label
                 entries.append(("block", block))
                 continue
             entries.append(("leaf1", row))
@@ -592,7 +573,7 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
     n_block = sum(max(1, len(kids)) for _, kids, _, _ in block)
     for kind, item in entries:
         if kind == "leaf1":
-            rows.append([_G(_label(item), cs=3)] + values(item.key))
+            rows.append([_G(item.printed_label, cs=3)] + values(item.key))
             continue
         top_done = False
         for row, kids, ulabel, uvals in item:
@@ -603,11 +584,11 @@ def _grid_table3(tmpl: Template, texts: dict[str, str], unknown: list[tuple[str,
                 rows.append([top, _G(ulabel, cs=2)] + [_G(v, key=f"table_3/{name}/{c}", kind="value")
                                                         for v, c in zip(uvals or [], col_keys)])
             elif not kids:
-                rows.append([top, _G(_label(row), cs=2)] + values(row.key))
+                rows.append([top, _G(row.printed_label, cs=2)] + values(row.key))
             else:
                 for j, kid in enumerate(kids):
-                    mid = _G(_label(row), rs=len(kids)) if j == 0 else _cont()
-                    rows.append([top if j == 0 else _cont(), mid, _G(_label(kid))] + values(kid.key))
+                    mid = _G(row.printed_label, rs=len(kids)) if j == 0 else _cont()
+                    rows.append([top if j == 0 else _cont(), mid, _G(kid.printed_label)] + values(kid.key))
     return rows
 
 

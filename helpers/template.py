@@ -26,6 +26,7 @@ __all__ = [
     "common",
     "get_template",
     "normalize",
+    "organ_kind",
     "TEMPLATE_VERSIONS",
 ]
 
@@ -108,6 +109,18 @@ class Row:
     band: str | None = None
     columns: tuple[str, ...] = ()
     parent: str | None = None
+
+    @property
+    def printed_label(self) -> str:
+        """The label with its numbering as the template prints it: 一、…, （一）…, 1.…"""
+        n = self.number
+        if not n:
+            return self.label
+        if n.isdigit():
+            return f"{n}.{self.label}"
+        if n.startswith(("（", "(")):
+            return f"{n}{self.label}"
+        return f"{n}、{self.label}"
 
     @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -272,6 +285,20 @@ def get_template(version: str) -> Template:
         for r in sorted(relations_spec.values(), key=lambda r: r["id"]))
     return Template(version=str(data["version"]), name=data.get("name", ""), tables=tables,
                     relations=relations, detect=tuple(data.get("detect", ())))
+
+
+@functools.lru_cache(maxsize=1)
+def _organ_kind_rules() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((str(k["kind"]), re.compile(k["match"])) for k in common()["organ_kinds"])
+
+
+def organ_kind(name: str | None) -> str:
+    """Organ kind (department / government / township / unknown) of an agency name (common.yaml)."""
+    if name:
+        for kind, pattern in _organ_kind_rules():
+            if pattern.search(name):
+                return kind
+    return "unknown"
 
 
 @functools.lru_cache(maxsize=None)

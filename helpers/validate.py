@@ -166,17 +166,6 @@ def _num(x: float) -> str:
 # Precompiled per template: cell order, labels, relation instances as matrices
 
 
-def _row_label(row: Row) -> str:
-    n = row.number
-    if not n:
-        return row.label
-    if n.isdigit():
-        return f"{n}.{row.label}"
-    if n.startswith(("（", "(")):
-        return f"{n}{row.label}"
-    return f"{n}、{row.label}"
-
-
 @dataclass
 class _Plan:
     """A template compiled for validation: cell arrays and every relation instance as a matrix row."""
@@ -211,7 +200,7 @@ def _plan(version: str) -> _Plan:
     info = tmpl.column_info
     labels = []
     for t, r, c in tmpl.cells:
-        labels.append(f"{_row_label(tmpl.row_info[(t, r)])} / {info[f'{t}/{r}/{c}'].label} [{t}/{r}/{c}]")
+        labels.append(f"{tmpl.row_info[(t, r)].printed_label} / {info[f'{t}/{r}/{c}'].label} [{t}/{r}/{c}]")
     table_names = list(tmpl.tables)
     instances = []
     for rel in tmpl.relations:

@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import EXIT_OK, positive_int
+from ..cli import EXIT_BRIEF_FAILED, EXIT_OK, positive_int
 
 ORDER = 60
-EXIT_BRIEF_FAILED = 3
 
 
 def register(sub: Any) -> None:
