@@ -171,6 +171,27 @@ def _detect_version(view: _View, regions: dict[str, tuple[Pos, Pos]], year: int 
 # Rows: labels in template order
 
 
+_CONTAINERS: dict[tuple[int, str], tuple[Row, ...]] = {}
+
+
+def _containers(table: Table, row: Row) -> tuple[Row, ...]:
+    """Rows whose printed label contains one of `row`'s keywords (其他处理 holds 其他).
+
+    Cached per table object (templates are loaded once per process, so tables are long-lived).
+    """
+    cached = _CONTAINERS.get((id(table), row.key))
+    if cached is not None:
+        return cached
+    words = [normalize(w).replace(" ", "") for w in (row.match or (row.label,))]
+    out = []
+    for other in table.rows:
+        texts = [normalize(t).replace(" ", "") for t in (other.label, *other.match)]
+        if other is not row and any(w in t and w != t for w in words for t in texts):
+            out.append(other)
+    _CONTAINERS[(id(table), row.key)] = result = tuple(out)
+    return result
+
+
 def _find_label(view: _View, table: Table, row: Row, start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:
     """The first hit of a row's label that is not inside a longer label of another row: the rest
     of a group label broken over a page (其他处理) is not the row 3.其他."""
@@ -179,9 +200,8 @@ def _find_label(view: _View, table: Table, row: Row, start: Pos, end: Pos) -> tu
         ci, m = hit
         text = view.norm[ci]
         lo, hi = max(0, m.start() - 40), min(len(text), m.end() + 40)
-        if not any(other is not row and n.start() <= m.start() and m.end() <= n.end()
-                   and n.end() - n.start() > m.end() - m.start()
-                   for other in table.rows for n in other.pattern.finditer(text, lo, hi)):
+        if not any(n.start() <= m.start() and m.end() <= n.end() and n.end() - n.start() > m.end() - m.start()
+                   for other in _containers(table, row) for n in other.pattern.finditer(text, lo, hi)):
             return hit
         pos = (ci, m.end())
     return None
