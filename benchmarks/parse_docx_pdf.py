@@ -124,9 +124,12 @@ def main() -> int:
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    from test_readers_pdf import fill, make_report_pdf
+    from conftest import fill_cells
+    from test_readers_pdf import make_report_pdf
 
-    values = fill(random.Random(0))
+    from helpers import get_template
+
+    values = fill_cells(random.Random(0), get_template("2021").keys)
     generated = make_report_pdf(values, 0)
     samples: list[tuple[str, Path, bytes, dict[str, tuple[str, float | None, str]]]] = []
     pdf_truth = CORPUS / "huaian-gov-2024" / "truth.json"
