@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import plots
 from .errors import BriefError
-from .template import _read_yaml, common, get_template
+from .template import read_data, common, get_template
 
 __all__ = [
     "CorpusData",
@@ -400,7 +400,7 @@ def _unknown_rows(cells: pd.DataFrame, table: str, columns: Sequence[str]) -> li
 
 @functools.lru_cache(maxsize=4)
 def _bands(version: str) -> dict[str, str]:
-    spec = _read_yaml(f"{version}.yaml").get("tables", {}).get("table_2", {})
+    spec = read_data(f"{version}.yaml").get("tables", {}).get("table_2", {})
     return {b["id"]: b.get("caption", b["id"]) for b in spec.get("bands", [])}
 
 

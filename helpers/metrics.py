@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 import yaml
 
 from .errors import StoreError, TemplateError
-from .template import common, get_template
+from .template import common, get_template, read_data
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -73,12 +72,8 @@ class Metric:
 @functools.lru_cache(maxsize=None)
 def metrics_config() -> dict[str, Any]:
     """The parsed templates/metrics.yaml (thresholds, rules text, metric list, export labels)."""
-    try:
-        text = resources.files("helpers.templates").joinpath("metrics.yaml").read_text(encoding="utf-8")
-    except FileNotFoundError as exc:  # pragma: no cover - packaging error
-        raise TemplateError("templates/metrics.yaml is missing from the package; reinstall ogi-reports") from exc
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict) or not isinstance(data.get("metrics"), list):
+    data = read_data("metrics.yaml")
+    if not isinstance(data.get("metrics"), list):
         raise TemplateError("templates/metrics.yaml must be a mapping with a `metrics` list")
     return data
 

@@ -16,13 +16,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
 
-from .errors import TemplateError
-from .template import organ_kind
+from .template import organ_kind, read_data
 
 __all__ = ["LEVELS", "Organ", "Place", "clean_name", "identify", "organ_key", "resolve_region"]
 
@@ -57,13 +54,7 @@ class Organ:
 @functools.lru_cache(maxsize=None)
 def _vocab() -> dict[str, Any]:
     """organs.yaml, compiled."""
-    try:
-        text = resources.files("helpers.templates").joinpath("organs.yaml").read_text(encoding="utf-8")
-    except FileNotFoundError as exc:  # pragma: no cover - packaging error
-        raise TemplateError("template file organs.yaml is missing from the package; reinstall ogi-reports") from exc
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise TemplateError("template file organs.yaml is not a mapping")
+    data = read_data("organs.yaml")
     return {
         "scope": [re.compile(f"(?:{p})$") for p in data["scope_suffixes"]],
         "trim": data["trim"],

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import BriefError
-from .template import Template, _read_yaml, get_template
+from .template import Template, read_data, get_template
 
 __all__ = [
     "CJK_FONTS",
@@ -66,7 +66,7 @@ WIDTH = 5.6  # inches: two charts side by side on a brief page, text still reada
 @functools.lru_cache(maxsize=1)
 def brief_config() -> dict[str, Any]:
     """The words and metric lists of briefs and charts (templates/briefs.yaml)."""
-    return _read_yaml("briefs.yaml")
+    return read_data("briefs.yaml")
 
 
 def _w(key: str) -> str:

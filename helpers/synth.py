@@ -23,7 +23,6 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ import pandas as pd
 import yaml
 
 from .record import Report
-from .template import Relation, Row, Template, common, get_template
+from .template import Relation, Row, Template, common, get_template, read_data
 from .template import organ_kind as template_organ_kind
 
 __all__ = [
@@ -114,16 +113,14 @@ def _rng(rng: random.Random | int) -> random.Random:
 @functools.lru_cache(maxsize=None)
 def _words() -> dict[str, Any]:
     """Names, narrative phrases and layout words (templates/synth_names.yaml)."""
-    text = resources.files("helpers.templates").joinpath("synth_names.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return read_data("synth_names.yaml")
 
 
 @functools.lru_cache(maxsize=None)
 def _layout(version: str) -> dict[str, Any]:
     """The template's table specs as written (band captions/headers, Table 3 note and column group)."""
     def load(name: str) -> dict[str, Any]:
-        return yaml.safe_load(resources.files("helpers.templates").joinpath(f"{name}.yaml")
-                              .read_text(encoding="utf-8"))
+        return read_data(f"{name}.yaml")
 
     data = load(version)
     tables = dict(data.get("tables", {}))
@@ -1167,7 +1164,11 @@ def _pdf_table(grid: list[list[_G]], width: int, widths: list[float], sid: str, 
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     data: list[list[Any]] = [[""] * width for _ in grid]
-    style: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+    rules = {"grid": [("GRID", (0, 0), (-1, -1), 0.5, colors.black)],  # every cell boxed
+             "horizontal": [("LINEABOVE", (0, 0), (-1, -1), 0.5, colors.black),  # a rule under every row
+                            ("LINEBELOW", (0, -1), (-1, -1), 0.5, colors.black)],
+             "none": []}[opts["rules"]]
+    style: list[tuple[Any, ...]] = [*rules,
                                     ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), _CELL_PT),
                                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]
     for r, (grow, cols) in enumerate(zip(grid, _positions(grid))):
@@ -1273,7 +1274,8 @@ _OPTIONS: dict[str, dict[str, Callable[[random.Random, SynthReport], Any]]] = {
     "pdf": {"vertical_label": lambda r, s: r.random() < 0.5, "font_size": lambda r, s: r.choice([15, 16]),
             "split_row": lambda r, s: r.choice([None, r.randint(8, 24)]), "page_numbers": lambda r, s: r.random() < 0.7,
             "plus_sign": lambda r, s: r.random() < 0.7, "pad_header": lambda r, s: False,
-            "colspan_mismatch": lambda r, s: False, "unit_suffix": lambda r, s: False},
+            "colspan_mismatch": lambda r, s: False, "unit_suffix": lambda r, s: False,
+            "rules": lambda r, s: "grid"},
 }
 
 _RENDERERS: dict[str, Callable[[SynthReport, random.Random, dict[str, Any]], tuple[Any, list[dict[str, Any]]]]] = {
@@ -1292,7 +1294,8 @@ def render(report: SynthReport, form: str, *, rng: random.Random | int = 0, **op
     markup), pad_kb (pad the page to this size), layout_tables, colspan_mismatch (2019 Shanghai
     header/data spans), pad_header (fixture-style Table 3 header), unit_suffix (元 in the 2019
     procurement amount); docx: blank_text, line_breaks; pdf: vertical_label, font_size, split_row
-    (break Table 3 over a page before this grid row, merged labels broken in two), page_numbers.
+    (break Table 3 over a page before this grid row, merged labels broken in two), page_numbers,
+    rules ("grid": every cell boxed; "horizontal": rules between rows only; "none": borderless).
     `expected` has one row per template cell (value, status, raw as a correct parser gives them)
     plus the unknown rows where the form can show them (all but flat).
     """

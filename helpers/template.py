@@ -27,6 +27,7 @@ __all__ = [
     "get_template",
     "normalize",
     "organ_kind",
+    "read_data",
     "TEMPLATE_VERSIONS",
 ]
 
@@ -237,7 +238,8 @@ class Template:
         return re.compile("|".join(_loose(w) for w in self.detect))
 
 
-def _read_yaml(name: str) -> dict[str, Any]:
+def read_data(name: str) -> dict[str, Any]:
+    """A YAML data file of helpers/templates (a mapping); a missing or malformed one is a TemplateError."""
     try:
         text = resources.files("helpers.templates").joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError as exc:  # pragma: no cover - packaging error
@@ -271,11 +273,11 @@ def get_template(version: str) -> Template:
     """Load a template version ("2019" or "2021") from the package's YAML files."""
     if version not in TEMPLATE_VERSIONS:
         raise TemplateError(f"unknown template version {version!r}; known: {', '.join(TEMPLATE_VERSIONS)}")
-    data = _read_yaml(f"{version}.yaml")
+    data = read_data(f"{version}.yaml")
     tables_spec = dict(data.get("tables", {}))
     relations_spec = {r["id"]: r for r in data.get("relations", [])}
     if "inherit" in data:
-        base = _read_yaml(f"{data['inherit']}.yaml")
+        base = read_data(f"{data['inherit']}.yaml")
         tables_spec = {**base["tables"], **tables_spec}
         relations_spec = {**{r["id"]: r for r in base.get("relations", [])}, **relations_spec}
     tables = {k: _build_table(k, v) for k, v in sorted(tables_spec.items())}
@@ -304,4 +306,4 @@ def organ_kind(name: str | None) -> str:
 @functools.lru_cache(maxsize=None)
 def common() -> dict[str, Any]:
     """The shared vocabulary: sections, placeholders, units, metadata cues, organ kinds, deadlines."""
-    return _read_yaml("common.yaml")
+    return read_data("common.yaml")

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from .errors import TemplateError
 from .record import Report
-from .template import Row, Template, _read_yaml, common, get_template, normalize
+from .template import Row, Template, read_data, common, get_template, normalize
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -72,7 +72,7 @@ class Rule:
 @functools.lru_cache(maxsize=None)
 def get_rules() -> tuple[Rule, ...]:
     """The rule catalogue (helpers/templates/rules.yaml), checked on load; raises TemplateError if malformed."""
-    data = _read_yaml("rules.yaml")
+    data = read_data("rules.yaml")
     rules = []
     for spec in data.get("rules", []):
         spec = dict(spec)

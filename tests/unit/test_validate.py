@@ -89,7 +89,7 @@ def test_malformed_catalogue_is_a_template_error(monkeypatch: pytest.MonkeyPatch
     module = sys.modules["helpers.validate"]  # the package attribute `validate` is the function
     entry = {"id": "R1", "severity": "error", "kind": "relation", "relation": "R1", "runs": "always",
              "zh": "…", "en": "…", "why": "…", **change}
-    monkeypatch.setattr(module, "_read_yaml", lambda name: {"rules": [entry]})
+    monkeypatch.setattr(module, "read_data", lambda name: {"rules": [entry]})
     module.get_rules.cache_clear()
     try:
         with pytest.raises(TemplateError, match=words):
