@@ -5,6 +5,15 @@ headings; cut the three table regions; detect the template version; find each ro
 in template order; collect the printed values after it; map the k-th value to the k-th column,
 splitting digits that an archiver ran together only where the split is certain (or made certain by
 a printed relation, which the cell's note names). Nothing is filled from a relation.
+
+Real reports deviate from the template (template-spec §8.2); label and heading variants are data in
+the YAML templates, and the code reads a deviation only where the printed text makes it certain:
+headings without "一、" numbering count only as a whole paragraph/cell (`alone` in common.yaml); an
+extra column (法人或其他组织小计) is placed by its header's neighbours and left out of the record;
+Table 4 may stand over several rows of whole blocks or one labelled row per block; a cell or a row
+whose values are joined to another number by a separator ("5、8", "(5)8") is unreadable, never
+its first number; a table that prints the other format's columns (a 2021 report with the 2019 Table 2) is not
+read. Anything uncertain comes out unreadable or missing with a note.
 """
 
 from __future__ import annotations
@@ -49,13 +58,19 @@ def _vocab() -> dict[str, Any]:
     sections = []
     for s in c["sections"]:
         num = re.escape(s["number"])
-        sections.append((s["id"], re.compile(rf"{num}\s*[、.,]\s*[^\d。;!?]{{0,16}}?(?:{s['match']})[^\d。;]{{0,30}}")))
+        pattern = re.compile(rf"{num}\s*[、.,]\s*[^\d。;!?]{{0,16}}?(?:{s['match']})[^\d。;]{{0,30}}")
+        alone = (re.compile(rf"\s*{c['heading_numbering']}(?:{s['alone']})\s*[:.。]?\s*") if s.get("alone")
+                 else None)
+        sections.append((s["id"], pattern, alone))
     return {
         "number": re.compile(number),
         "number_full": re.compile(rf"\s*{number}\s*"),
         "placeholders": placeholders,
         "placeholder_re": re.compile("|".join(re.escape(p) for p in sorted(placeholders, key=len, reverse=True))),
         "blank_chars": blanks,
+        # where the values start in running text: a digit, or a placeholder standing alone ("无 0 3")
+        "first_value": re.compile(r"\d|(?:^|(?<=\s))(?:[-/—]+|" + "|".join(
+            re.escape(p) for p in sorted(placeholders, key=len, reverse=True)) + r")(?=\s|$)"),
         "sections": sections,
         "table_cues": {k: [re.compile(p) for p in v] for k, v in c["table_cues"].items()},
         "date": re.compile(meta["date"]),
@@ -118,8 +133,16 @@ def _sections(view: _View) -> dict[str, tuple[Pos, Pos]]:
     """Section id → (heading start, heading end), for the headings found, in order."""
     found: dict[str, tuple[Pos, Pos]] = {}
     pos: Pos = (0, 0)
-    for sid, pattern in _vocab()["sections"]:
+    specs = _vocab()["sections"]
+    for k, (sid, pattern, alone) in enumerate(specs):
         hit = _find(view, pattern, pos, view.end)
+        if hit is None and alone is not None:
+            # an unnumbered heading must come before any later section's numbered heading
+            later = [h for _, p, _ in specs[k + 1:] if (h := _find(view, p, pos, view.end)) is not None]
+            bound = min(((h[0], h[1].start()) for h in later), default=view.end)
+            hit = _find_alone(view, alone, pos)
+            if hit is not None and (hit[0], hit[1].start()) > bound:
+                hit = None
         if hit:
             ci, m = hit
             found[sid] = ((ci, m.start()), (ci, m.end()))
@@ -127,19 +150,47 @@ def _sections(view: _View) -> dict[str, tuple[Pos, Pos]]:
     return found
 
 
+def _find_alone(view: _View, pattern: re.Pattern[str], start: Pos) -> tuple[int, re.Match[str]] | None:
+    """A heading printed without the template's "一、" numbering: a whole cell (a paragraph, a bold
+    line) that is nothing but the heading, so narrative mentions and table cells never count."""
+    for ci in range(start[0] + (1 if start[1] else 0), len(view.norm)):
+        text = view.norm[ci]
+        if len(text) > 60:
+            continue
+        m = pattern.fullmatch(text)
+        if m:
+            return ci, m
+    return None
+
+
+def _foreign_columns(view: _View, version: str, table: Table, region: tuple[Pos, Pos] | None) -> str:
+    """A note if `table` prints more of the other format's own labels than of its version's (a
+    2021 report with the 2019 Table 2): its values cannot be mapped to cells, so none is read."""
+    if region is None:
+        return ""
+    other = "2019" if version == "2021" else "2021"
+    own_hits, other_hits = _detect_hits(view, version, region), _detect_hits(view, other, region)
+    if other_hits <= own_hits:
+        return ""
+    return (f"{table.key} prints the {other} format's columns ({other_hits} of its labels, {own_hits} of the "
+            f"{version} format's) while the rest of the report is in the {version} format; its cells are not read")
+
+
 def _regions(view: _View, sections: dict[str, tuple[Pos, Pos]], template: Template) -> dict[str, tuple[Pos, Pos]]:
     """Table key → (start, end) of the text that holds it."""
     order = [(t.key, t.section) for t in template.tables.values()]
     starts: dict[str, Pos] = {}
+    after: Pos = (0, 0)  # tables are printed in order: a cue is searched after the table before it
     for key, sid in order:
         if sid in sections:
             starts[key] = sections[sid][1]
         else:
             for cue in _vocab()["table_cues"].get(key, []):
-                hit = _find(view, cue, (0, 0), view.end)
+                hit = _find(view, cue, after, view.end)
                 if hit:
                     starts[key] = (hit[0], hit[1].start())
                     break
+        after = starts.get(key, after)
     stops = sorted([p for p in starts.values()] + [sections[s][0] for s in ("problems", "other") if s in sections])
     regions = {}
     for key, start in starts.items():
@@ -148,18 +199,27 @@ def _regions(view: _View, sections: dict[str, tuple[Pos, Pos]], template: Templa
     return regions
 
 
+def _detect_hits(view: _View, version: str, region: tuple[Pos, Pos]) -> int:
+    """How many of a template version's own labels (its `detect` list) a region prints."""
+    pattern = get_template(version).detect_pattern
+    n = 0
+    pos, end = region
+    while (hit := _find(view, pattern, pos, end)) is not None:
+        n += 1
+        pos = (hit[0], hit[1].end())
+    return n
+
+
 def _detect_version(view: _View, regions: dict[str, tuple[Pos, Pos]], year: int | None) -> str:
-    """The template version whose own labels the tables print (the report year breaks ties)."""
-    scores = {}
-    for version in ("2019", "2021"):
-        pattern = get_template(version).detect_pattern
-        n = 0
-        for start, end in regions.values():
-            pos = start
-            while (hit := _find(view, pattern, pos, end)) is not None:
-                n += 1
-                pos = (hit[0], hit[1].end())
-        scores[version] = n
+    """The template version whose own labels the tables print (the report year breaks ties).
+
+    Table 3's 2021-only rows (逾期不补正, 缴纳费用) decide first: a 2021 report may still print the
+    2019 Table-2 columns, and Table 3 carries most of the cells.
+    """
+    if "table_3" in regions and _detect_hits(view, "2021", regions["table_3"]) > 0:
+        return "2021"
+    scores = {version: sum(_detect_hits(view, version, region) for region in regions.values())
+              for version in ("2019", "2021")}
     if scores["2019"] > scores["2021"]:
         return "2019"
     if scores["2019"] == scores["2021"] and year is not None and year <= 2020:
@@ -257,15 +317,16 @@ def _classify(text: str) -> tuple[str, float | None, str | None] | None:
     return None
 
 
-_FIRST_VALUE = re.compile(r"\d|(?:^|\s)[-/—]+(?:\s|$)")
+def _flat_tokens(raw: str, norm: str, source: str, whole: bool = False) -> list[_Token]:
+    """Values printed inside running text: skip the label's tail, then numbers until other text.
 
-
-def _flat_tokens(raw: str, norm: str, source: str) -> list[_Token]:
-    """Values printed inside running text: skip the label's tail, then numbers until other text."""
-    m = _FIRST_VALUE.search(norm)
+    A number joined to the values by a separator ("5、8") makes the text one unreadable token (the
+    whole cell when `whole`: a cell of its own, not the label's), never its first number.
+    """
+    v = _vocab()
+    m = v["first_value"].search(norm)
     if not m:
         return []
-    v = _vocab()
     out = []
     pos = m.start()
     while pos < len(norm):
@@ -290,7 +351,18 @@ def _flat_tokens(raw: str, norm: str, source: str) -> list[_Token]:
             pos = pm.end()
             continue
         break
+    if out and _JOINED.match(norm, pos) and not _NEXT_NUMBERING.fullmatch(norm, pos):
+        # another number joined to the values by a separator ("5、8", "3,4,5", "(5)8"): which
+        # printed number is which cell cannot be told, so the text is one unreadable value
+        return [_Token((raw if whole else raw[m.start():]).strip(), source, "number")]
     return out
+
+
+# After the values: a separator or an opening bracket, then a digit ("5、8", "(5)8"); a remark in
+# words ("12（含3件）") or the next label is not a joined number.
+_JOINED = re.compile(r"\s*(?:[、,;/+~。)\]]\s*|\(\s*)\d")
+# The numbering of the next row left before its label ("(1" of "(1)属于…", "1" of "①属于…").
+_NEXT_NUMBERING = re.compile(r"\s*[(\[]?\s*\d{1,2}\s*")
 
 
 def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int]) -> list[_Token]:
@@ -320,7 +392,7 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
                                  ("number" if status == "ok" else "placeholder")))
             used.add(j)
         else:
-            found = _flat_tokens(view.raw[j][:hi], view.norm[j][:hi], view.source[j])
+            found = _flat_tokens(view.raw[j][:hi], view.norm[j][:hi], view.source[j], whole=True)
             if found:
                 used.add(j)
             tokens += found
@@ -431,11 +503,21 @@ def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list
             status, value, unit = _classify(tok.text) or ("unreadable", None, None)
             if unit:
                 units[key] = unit
-            out.append(_cell(key, value, tok.text.strip(), status, tok.source))
+            out.append(_cell(key, value, tok.text.strip(), status, tok.source,
+                             "printed text is not a number" if status == "unreadable" else ""))
         return out
     raw_all = " ".join(t.text.strip() for t in tokens)
     source = tokens[0].source if tokens else ""
     if len(tokens) > n:
+        numbers = [t for t in tokens if t.kind == "number"]
+        only = _classify(numbers[0].text) if n == 1 and len(numbers) == 1 and not numbers[0].run else None
+        if only is not None and only[0] == "ok":
+            # one column printed over several cells (a split 本年处理决定数量 cell): the only number
+            # is its value, the other cells hold nothing but blanks or placeholders
+            if only[2]:
+                units[keys[0]] = only[2]
+            return [_cell(keys[0], only[1], numbers[0].text.strip(), "ok", numbers[0].source,
+                          f"one column printed over {len(tokens)} cells ('{raw_all}'); the others are empty")]
         note = f"{len(tokens)} values printed for {n} columns"
         return [_cell(k, None, raw_all, "unreadable", source, note) for k in keys]
     digits = [normalize(t.text).strip() for t in tokens]
@@ -468,8 +550,8 @@ def _assign(template: Template, keys: list[str], dtypes: list[str], tokens: list
 
 
 def _table_cells(view: _View, template: Template, table: Table, region: tuple[Pos, Pos] | None,
-                 units: dict[str, str]) -> tuple[list[dict[str, Any]], int]:
-    """All cells of one table (missing where not printed) and the number of rows found."""
+                 units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
+    """All cells of one table (missing where not printed); report-level findings go to `notes`."""
     cells: list[dict[str, Any]] = []
     if region is None:
         for row in table.data_rows:
@@ -485,18 +567,19 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
                 keys.append(f"{table.key}/{row.key}/{col.key}")
                 dtypes.append(col.dtype)
         start, end = region
-        last = None
+        header_hits = []
         pos = start
         assert table.header_pattern is not None
         while (hit := _find(view, table.header_pattern, pos, end)) is not None:
-            last = hit
+            header_hits.append(hit)
             pos = (hit[0], hit[1].end())
-        if last is None:
+        if not header_hits:
             return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
-        tokens = _collect(view, last, end, used)
-        return _assign(template, keys, dtypes, tokens, units)
+        return _assign(template, keys, dtypes, _single_row_tokens(view, table, region, header_hits, len(keys)), units)
     hits = _match_rows(view, table, region)
     found = {row.key: (i, hit) for i, (row, hit) in enumerate(hits)}
+    extras = _extra_columns(view, table, region, hits)
+    checks: list[str] = []
     for row in table.data_rows:
         cols = table.row_columns(row)
         keys = [f"{table.key}/{row.key}/{c.key}" for c in cols]
@@ -506,9 +589,180 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
         i, hit = found[row.key]
         limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
         tokens = _collect(view, hit, limit, used)
-        cells += _assign(template, keys, [c.dtype for c in cols], tokens, units)
+        dtypes = [c.dtype for c in cols]
+        printed = list(keys)
+        if not row.columns:  # the extra columns stand among the table's own columns
+            for spec, _label in extras:
+                at = printed.index(f"{table.key}/{row.key}/{spec['after']}") + 1
+                printed.insert(at, f"{table.key}/{row.key}/~{spec['key']}")
+                dtypes.insert(at, "count")
+        uncertain = [label for spec, label in extras if not spec["certain"]] if not row.columns else []
+        if uncertain:
+            cells += [_cell(k, None, " ".join(t.text.strip() for t in tokens), "unreadable", "",
+                            f"extra column '{uncertain[0]}' printed where its place among the columns is not "
+                            "certain") for k in keys]
+            continue
+        row_cells = _assign(template, printed, dtypes, tokens, units)
+        by_col = {c["column"]: c for c in row_cells}
+        for spec, _label in extras if not row.columns else ():
+            extra = by_col[f"~{spec['key']}"]
+            parts = [by_col.get(k) for k in spec.get("sum", ())]
+            if extra["status"] == "ok" and parts and all(p is not None and p["status"] == "ok" for p in parts):
+                if abs(sum(p["value"] for p in parts) - extra["value"]) > 1e-9:
+                    checks.append(f"{row.key} ({extra['raw']} printed, {sum(p['value'] for p in parts):g} summed)")
+        cells += [c for c in row_cells if not c["column"].startswith("~")]
+    for spec, label in extras:
+        parts = ", ".join(spec.get("sum", ()))
+        if not spec["certain"]:
+            notes.append(f"{table.key} prints an extra column '{label}' whose place among the columns is not "
+                         "certain from its header; the table's rows are not read")
+            continue
+        notes.append(f"{table.key} prints an extra column '{label}' after {spec['after']}, left out of the record"
+                     + (f"; it is not the sum of {parts} on rows: " + "; ".join(checks) if checks else
+                        (f"; it equals the sum of {parts} wherever all were read" if parts else "")))
     cells += _unknown_rows(view, table, region, hits, used)
     return cells
+
+
+def _single_row_tokens(view: _View, table: Table, region: tuple[Pos, Pos], header_hits: list[Any],
+                       n: int) -> list[_Token]:
+    """The values after a one-row table's header (Table 4): after its last header word, else, when
+    that gives fewer than `n` (a note below the table names 行政复议 again), after the last earlier
+    header word that gives all `n`, or over several rows of values, or one row per block."""
+    end = region[1]
+    first: list[_Token] | None = None
+    for hit in reversed(header_hits[-40:]):
+        tokens = _collect(view, hit, end, set())
+        if len(tokens) < n:
+            tokens = _more_value_rows(view, tokens, end, n, len(table.columns)) or tokens
+        if first is None:
+            first = tokens
+        if len(tokens) == n:
+            return tokens
+        if tokens and len(tokens) > n:
+            break
+    return _block_rows(view, table, region) or first or []
+
+
+def _value_cells(view: _View, cis: list[int]) -> list[_Token] | None:
+    """The cells `cis` as value tokens if every one is a number, blank or placeholder, else None."""
+    out = []
+    for ci in cis:
+        kind = _classify(view.raw[ci])
+        if kind is not None:
+            out.append(_Token(view.raw[ci], view.source[ci], "number" if kind[0] == "ok" else kind[0]))
+            continue
+        # a line of values separated by spaces ("23  —  10  0  33"): all of it must be values
+        found = _flat_tokens(view.raw[ci], view.norm[ci], view.source[ci])
+        if not found or _SPACE.sub("", "".join(normalize(t.text) for t in found)) != _SPACE.sub("", view.norm[ci]):
+            return None
+        out += found
+    return out
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _block_cells(view: _View, ci: int) -> list[int]:
+    """The cells after `ci` in the same block (the rest of its table row)."""
+    out = []
+    b = view.block[ci]
+    for cj in range(ci + 1, len(view.norm)):
+        if view.block[cj] != b:
+            break
+        out.append(cj)
+    return out
+
+
+def _more_value_rows(view: _View, tokens: list[_Token], end: Pos, n: int, width: int) -> list[_Token] | None:
+    """Table 4's 15 numbers printed over several rows (5/5/5): the rows of values only that follow
+    the first one, taken only if each row holds whole blocks (a multiple of `width` values) and
+    together they give exactly `n` values (else None: a transposed 5×3 layout is not read)."""
+    if not tokens or len(tokens) % width:
+        return None
+    last = max(i for i, src in enumerate(view.source) if src == tokens[-1].source)
+    out = list(tokens)
+    ci = last + 1
+    while len(out) < n and (ci, 0) < end and ci < len(view.norm):
+        cis = [ci] + _block_cells(view, ci)
+        row = _value_cells(view, cis)
+        filled = [t for t in row if t.kind != "blank"] if row is not None else []
+        if row is None or (len(row) % width and len(filled) % width):  # whole blocks (trailing blanks aside)
+            return None
+        out += row
+        ci = cis[-1] + 1
+    while len(out) > n and out[-1].kind == "blank":
+        out.pop()
+    return out if len(out) == n else None
+
+
+def _block_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[_Token] | None:
+    """Table 4 printed as one row per block (行政复议 | 5 values; …直接起诉 | 5; 复议后起诉 | 5): each
+    block's label followed, in its own row, by exactly its values; taken only if all blocks are."""
+    out: list[_Token] = []
+    pos = region[0]
+    rows = table.data_rows
+    for k, row in enumerate(rows):
+        n = len(table.row_columns(row))
+        got = None
+        while got is None and (hit := _find(view, row.pattern, pos, region[1])) is not None:
+            ci, m = hit
+            pos = (ci + 1, 0)
+            if any(later.pattern.search(view.norm[ci]) for later in rows[k + 1:]):
+                continue  # 行政复议 inside "行政诉讼（未经行政复议直接起诉）": a later block's label
+            tail_raw, tail = view.raw[ci][m.end():], view.norm[ci][m.end():]
+            vals = _flat_tokens(tail_raw, tail, view.source[ci]) if tail.strip(" )") else []
+            if len(vals) == n:  # the values on the label's own line ("行政复议  0 0 1 0 1")
+                got = vals
+                continue
+            rest_cells = _block_cells(view, ci)
+            rest = _value_cells(view, rest_cells)
+            if rest is not None and len(vals) + len(rest) == n:
+                got = vals + rest
+                pos = (rest_cells[-1] + 1, 0) if rest_cells else pos
+        if got is None:
+            return None
+        out += got
+    return out
+
+
+def _extra_columns(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]
+                   ) -> list[tuple[dict[str, Any], str]]:
+    """Columns a report prints beyond the template (法人或其他组织小计), found by their header text
+    between the table's start and its first row label: (spec, printed header)."""
+    if not table.extra_columns or not hits:
+        return []
+    first = (hits[0][1][0], hits[0][1][1].start())
+    out = []
+    for spec in table.extra_columns:
+        pattern = _extra_pattern(tuple(spec["match"]))
+        hit = _find(view, pattern, region[0], first)
+        if hit is not None:
+            ci, m = hit
+            label = view.norm[ci][:m.end()].strip()
+            label = label.split(" ")[-1] if " " in label else label
+            before = view.norm[ci][:m.start()].strip() or _neighbour(view, ci, -1)
+            after = view.norm[ci][m.end():].strip() or _neighbour(view, ci, 1)
+            certain = bool(re.search(f"(?:{spec['prev']})$", before) and re.match(spec["next"], after)) \
+                if spec.get("prev") and spec.get("next") else True
+            out.append((dict(spec, certain=certain), label))
+    return out
+
+
+def _neighbour(view: _View, ci: int, step: int) -> str:
+    """The nearest non-empty cell before (step -1) or after (+1) `ci` in its block, normalised."""
+    cj = ci + step
+    while 0 <= cj < len(view.norm) and view.block[cj] == view.block[ci]:
+        if view.norm[cj].strip():
+            return view.norm[cj].strip()
+        cj += step
+    return ""
+
+
+@lru_cache(maxsize=None)
+def _extra_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("[^\\s]*(?:" + "|".join(
+        r"\s*".join(re.escape(ch) for ch in normalize(w).replace(" ", "")) for w in words) + ")")
 
 
 def _unknown_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any],
@@ -667,8 +921,15 @@ def parse_document(doc: Document) -> Report:
         regions = _regions(view, sections, template)
     units: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
+    table_notes: list[str] = []
     for table in template.tables.values():
-        rows += _table_cells(view, template, table, regions.get(table.key), units)
+        foreign = _foreign_columns(view, version, table, regions.get(table.key))
+        if foreign:
+            table_notes.append(foreign)
+            rows += [_cell(f"{table.key}/{r.key}/{c.key}", None, "", "unreadable", "", foreign)
+                     for r in table.data_rows for c in table.row_columns(r)]
+            continue
+        rows += _table_cells(view, template, table, regions.get(table.key), units, table_notes)
     # A report prints its tables: at least one cell read for sure (a number, a blank, a placeholder).
     if not any(r["status"] in _READ_FOR_SURE for r in rows):
         looks_like_report = len(sections) >= 2 or meta["title"] is not None
@@ -676,7 +937,7 @@ def parse_document(doc: Document) -> Report:
             raise NotAReport(doc.path, "no report headings and none of the three statistical tables")
         raise NoTablesFound(doc.path, f"found {len(sections)} of the six section headings but no table row "
                                       "with printed values")
-    notes = list(doc.notes)
+    notes = list(doc.notes) + table_notes
     missing_tables = [t for t in template.tables if t not in regions]
     if missing_tables:
         notes.append("tables not found: " + ", ".join(missing_tables))

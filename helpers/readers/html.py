@@ -36,8 +36,34 @@ def _span(el: lxml.etree._Element, name: str) -> int:
         return 1
 
 
-def _cell_text(el: lxml.etree._Element) -> str:
-    return "".join(el.itertext())
+def _cell_text(el: lxml.etree._Element, spaced: bool) -> str:
+    """A cell's text. With `spaced` (the table has <br>, <sup> or <sub> somewhere) a line break or
+    a superscript/subscript (a footnote mark) becomes a space, so that "3<br>5" or "12<sup>1</sup>"
+    never reads as one number (labels still match across spaces)."""
+    if not spaced:
+        return "".join(el.itertext())
+    parts: list[str] = []
+    _spaced_text(el, parts)
+    return "".join(parts)
+
+
+def _spaced_text(el: lxml.etree._Element, parts: list[str]) -> None:
+    if not isinstance(el.tag, str):
+        return
+    if el.tag == "br":
+        parts.append(" ")
+        return
+    apart = el.tag in ("sup", "sub")
+    if apart:
+        parts.append(" ")
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        _spaced_text(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if apart:
+        parts.append(" ")
 
 
 class _Walker:
@@ -62,6 +88,7 @@ class _Walker:
         t = self.tables
         occupied: dict[tuple[int, int], bool] = {}
         rows = [tr for tr in table.iter("tr")]
+        spaced = next(table.iter("br", "sup", "sub"), None) is not None  # checked once per table
         for r, tr in enumerate(rows):
             cells = []
             c = 0
@@ -77,7 +104,7 @@ class _Walker:
                     for dr in range(1, rs):
                         for dc in range(cs):
                             occupied[(r + dr, c + dc)] = True
-                cells.append(Cell(_cell_text(td).strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
+                cells.append(Cell(_cell_text(td, spaced).strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
                 c += cs
             if cells:
                 self.blocks.append(Block(cells, table=True))

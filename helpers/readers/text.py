@@ -20,9 +20,12 @@ _HEADER_FIELD = re.compile(r"^([^:：\s]{2,6})\s*[:：]\s*(.*)$")
 
 
 def _split(line: str) -> list[str]:
+    """The cells of one line: pipe-separated (with or without the edge pipes), tab-separated, or one."""
     s = line.strip("\r")
     if s.lstrip().startswith("|") and s.rstrip().endswith("|") and s.count("|") >= 2:
         return [c.strip() for c in s.strip().strip("|").split("|")]
+    if s.count("|") >= 2:  # "label | 3 | 5": a pipe table row written without its edge pipes
+        return [c.strip() for c in s.strip().split("|")]
     if s.startswith("\t"):
         s = s[1:]  # one indent tab is layout, not an empty cell
     return s.split("\t") if "\t" in s else [s]
