@@ -1167,6 +1167,11 @@ def _pdf_table(grid: list[list[_G]], width: int, widths: list[float], sid: str, 
     rules = {"grid": [("GRID", (0, 0), (-1, -1), 0.5, colors.black)],  # every cell boxed
              "horizontal": [("LINEABOVE", (0, 0), (-1, -1), 0.5, colors.black),  # a rule under every row
                             ("LINEBELOW", (0, -1), (-1, -1), 0.5, colors.black)],
+             "frame": [("BOX", (0, 0), (-1, -1), 0.5, colors.black),  # rules between rows in a box
+                       ("LINEABOVE", (0, 1), (-1, -1), 0.5, colors.black)],
+             "partial": [("BOX", (0, 0), (-1, -1), 0.5, colors.black),  # ... and one inner vertical rule
+                         ("LINEABOVE", (0, 1), (-1, -1), 0.5, colors.black),
+                         ("LINEAFTER", (0, 0), (0, -1), 0.5, colors.black)],
              "none": []}[opts["rules"]]
     style: list[tuple[Any, ...]] = [*rules,
                                     ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), _CELL_PT),
@@ -1295,7 +1300,9 @@ def render(report: SynthReport, form: str, *, rng: random.Random | int = 0, **op
     header/data spans), pad_header (fixture-style Table 3 header), unit_suffix (元 in the 2019
     procurement amount); docx: blank_text, line_breaks; pdf: vertical_label, font_size, split_row
     (break Table 3 over a page before this grid row, merged labels broken in two), page_numbers,
-    rules ("grid": every cell boxed; "horizontal": rules between rows only; "none": borderless).
+    rules ("grid": every cell boxed; "horizontal": rules between rows only; "frame": those and an outer
+    box, no inner vertical rules; "partial": the frame and one vertical rule after the first column;
+    "none": borderless).
     `expected` has one row per template cell (value, status, raw as a correct parser gives them)
     plus the unknown rows where the form can show them (all but flat).
     """

@@ -6,9 +6,15 @@ cell becomes one `Cell` (blank cells included, merged cells once, in their first
 labels and a label printed one character per line stay one cell and the row's numbers sit beside
 their label; provenance is `page 4 table 2 row 5 col 3`. Text outside ruled cells is grouped into
 lines by vertical position and split into cells at wide gaps (numbers in separate columns are
-separate cells). Page numbers printed alone in the page margins (`- 3 -`, `3`, `第3页`) and running
-headers repeated on most pages are dropped, so they are never read as values; a table broken over
-pages continues because blocks stay in reading order.
+separate cells). Such lines that form a table without (all) its rules, borderless or ruled between
+rows only, are re-cut by the table's columns, found from the alignment of its numbers (and of its
+header cells), so a blank cell stays an empty cell in its place; a label wrapped over lines is
+joined to the row of its numbers; whatever does not fit the columns for sure keeps its printed
+cells (fewer values than columns, which the parser reports unreadable); a grid that prints two
+values side by side in one cell (rules between rows only, in a frame) is read the same way. Page
+numbers printed alone in the page margins (`- 3 -`, `3`, `第3页`) and running headers repeated on
+most pages are dropped, so they are never read as values; a table broken over pages continues
+because blocks stay in reading order.
 
 pypdfium2 was chosen over pdfplumber for speed (see benchmarks/parse_docx_pdf.py): both read the
 same glyphs, but pdfplumber's pure-Python content parsing costs ~40 ms a page.
@@ -344,7 +350,314 @@ def _table_items(table: _Table, content: dict[int, list[Glyph]], page: int, numb
 
 
 # ---------------------------------------------------------------------------------------------
+# Tables without (all) rules: columns from the alignment of the numbers
+
+
+@dataclass(slots=True)
+class _Part:
+    """One cell of a free text line (from `_split`) and its horizontal extent."""
+
+    text: str
+    x0: float
+    x1: float
+    kind: str = field(init=False)  # number, placeholder or text
+
+    def __post_init__(self) -> None:
+        self.kind = _kind(self.text)
+
+
+@lru_cache(maxsize=1)
+def _number_re() -> re.Pattern[str]:
+    units = "|".join(re.escape(normalize(u)) for u in sorted(common()["cells"]["units"], key=len, reverse=True))
+    return re.compile(rf"[+-]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?\s*(?:{units})?")
+
+
+def _kind(text: str) -> str:
+    """Whether a cell's text is a number (unit allowed), a placeholder (无, —) or other text."""
+    s = normalize(text).strip()
+    if _number_re().fullmatch(s):
+        return "number"
+    return "placeholder" if s in _placeholders() else "text"
+
+
+def _zones(lines: list[list[_Part]], spans: list[tuple[float, float]], height: float) -> list[list[int]]:
+    """Runs of lines that print numbers as separate cells (the rows of one borderless table).
+
+    Lines without numbers whose cells all lie left of the numbers (a wrapped label's other
+    lines) stay inside a run; any other line (a heading, a header row, a paragraph) ends it, so a
+    table never reaches into the text after it. A page number in the margin never belongs to one.
+    """
+    zones: list[list[int]] = []
+    current: list[int] = []
+    left = 0.0
+    for i, parts in enumerate(lines):
+        in_margin = _lone_page_number(parts, spans[i], height)
+        numbers = [p for p in parts if p.kind == "number"]
+        if numbers and not in_margin and (len(parts) > 1 or current):  # a lone number opens no table
+            if not current:
+                left = min(p.x0 for p in numbers)
+            current.append(i)
+            left = min(left, *(p.x0 for p in numbers))
+        elif current and not in_margin and all(p.x1 < left for p in parts):
+            continue
+        else:
+            if current:
+                zones.append(current)
+            current = []
+    if current:
+        zones.append(current)
+    return zones
+
+
+def _lone_page_number(parts: list[_Part], span: tuple[float, float], height: float) -> bool:
+    """A line in the top or bottom margin that is only a page number (`3`, `- 3 -`)."""
+    in_margin = span[0] < MARGIN * height or span[1] > (1 - MARGIN) * height
+    return in_margin and len(parts) == 1 and _page_number(parts[0].text) is not None
+
+
+def _columns(parts: list[_Part]) -> list[tuple[float, float]]:
+    """Column extents: the unions of overlapping number boxes (numbers of a column are aligned)."""
+    cols: list[list[float]] = []
+    for p in sorted(parts, key=lambda p: p.x0):
+        if cols and p.x0 <= cols[-1][1]:
+            cols[-1][1] = max(cols[-1][1], p.x1)
+        else:
+            cols.append([p.x0, p.x1])
+    return [(a, b) for a, b in cols]
+
+
+def _cut(parts: list[_Part], cols: list[tuple[float, float]]) -> list[tuple[str, int]] | None:
+    """A line's cells as label cells then one cell per column (blank where nothing is printed).
+
+    None when the line does not fit the columns for sure: a value over two columns or between
+    them, two values in one column, or label text among the values.
+    """
+    out: list[tuple[str, int]] = []
+    slots: list[str | None] = [None] * len(cols)
+    for p in parts:
+        if p.x1 < cols[0][0] and not any(slots):
+            out.append((p.text, 0))
+            continue
+        hit = [k for k, (a, b) in enumerate(cols) if p.x0 <= b and a <= p.x1]
+        if len(hit) != 1 or p.kind == "text" or slots[hit[0]] is not None:
+            return None
+        slots[hit[0]] = p.text
+    return out + [(text or "", k + 1) for k, text in enumerate(slots)]
+
+
+def _rejoin_labels(lines: list[list[_Part]], spans: list[tuple[float, float]], zone: list[int],
+                   height: float) -> set[int]:
+    """Join a label wrapped over lines of a borderless table into one cell (in place); returns
+    the lines that received a joined label.
+
+    The label cells left of the numbers are chained down the rows when they line up (same left
+    edge or centre) one line apart (at most 1.6 line heights). A chain holding the labels of two
+    rows with numbers is two labels, not one, and is left alone; otherwise the joined text goes to
+    the chain's line with numbers (or its first line), so the label sits beside its values.
+    """
+    numbers = [p.x0 for i in zone for p in lines[i] if p.kind == "number"]
+    homes: set[int] = set()
+    if not numbers:
+        return homes
+    left = min(numbers)
+    data = {i for i in zone if any(p.kind == "number" for p in lines[i])}
+    first, last = zone[0], zone[-1]
+    while first > 0 and first > zone[0] - 3 and lines[first - 1] and all(p.x1 < left for p in lines[first - 1]) \
+            and not _lone_page_number(lines[first - 1], spans[first - 1], height):
+        first -= 1  # a wrapped label may start above its row's numbers
+    while last + 1 < len(lines) and last < zone[-1] + 3 and lines[last + 1] \
+            and all(p.x1 < left for p in lines[last + 1]) \
+            and not _lone_page_number(lines[last + 1], spans[last + 1], height):
+        last += 1
+    labels = [(i, p) for i in range(first, last + 1) for p in lines[i] if p.x1 < left]
+    taken: set[int] = set()
+    for k, (i, p) in enumerate(labels):
+        if id(p) in taken:
+            continue
+        chain = [(i, p)]
+        for j, q in labels[k + 1:]:
+            li, lp = chain[-1]
+            if j == li or id(q) in taken:
+                continue
+            if spans[j][0] - spans[li][0] > 1.6 * (spans[li][1] - spans[li][0]):
+                break
+            if abs(q.x0 - lp.x0) <= 1.5 or abs((q.x0 + q.x1) - (lp.x0 + lp.x1)) <= 3.0:
+                chain.append((j, q))
+        if len(chain) < 2:
+            continue
+        rows = [j for j in range(chain[0][0], chain[-1][0] + 1) if j in data]
+        top, bottom = spans[chain[0][0]][0], spans[chain[-1][0]][1]
+        joined = _Part(_glue([q.text for _, q in chain]), min(q.x0 for _, q in chain),
+                       max(q.x1 for _, q in chain))
+        members = {id(q) for _, q in chain}
+        if len(rows) == 1 and abs(sum(spans[rows[0]]) - (top + bottom)) <= 0.7 * (spans[rows[0]][1] - spans[rows[0]][0]):
+            home = rows[0]  # one row's label, centred on its numbers
+        elif all(any(x.kind == "text" and x.x0 > joined.x1 and id(x) not in members for x in lines[j])
+                 for j in rows):
+            # a group's label beside its rows' own labels, or a label without numbers near it:
+            # whole, on its first line
+            home = chain[0][0]
+        else:
+            continue  # two rows' labels, or a label that cannot be placed for sure
+        taken |= members
+        for j, q in chain:
+            lines[j][:] = [x for x in lines[j] if x is not q]
+        at = sum(1 for x in lines[home] if x.x1 < joined.x0)
+        lines[home].insert(at, joined)
+        homes.add(home)
+    return homes
+
+
+def _align(lines: list[list[_Part]], spans: list[tuple[float, float]],
+           height: float) -> list[list[tuple[str, int]] | None]:
+    """Re-cut the rows of borderless tables by their columns, so blank cells are kept.
+
+    Returns, per line, its cells as (text, column number or 0 for a label), or None to keep the
+    line as split. A table needs two rows of numbers to show its columns; a row that does not fit
+    them keeps its printed cells (fewer values than columns: the parser reports it unreadable).
+    """
+    out: list[list[tuple[str, int]] | None] = [None] * len(lines)
+    single: set[int] = set()
+    printed = [j for j in range(len(lines)) if lines[j]]
+    for zone in _zones(lines, spans, height):
+        joined = _rejoin_labels(lines, spans, zone, height)
+        cols = _columns([p for i in zone for p in lines[i] if p.kind == "number"])
+        if any(sum(1 for p in lines[i] if p.kind == "number" and p.x0 <= b and a <= p.x1) > 1
+               for i in zone for a, b in cols):
+            continue  # two numbers of one row in one column: the columns are not clean
+        more = _header_columns(lines, zone, cols)
+        if len(zone) < 2 and len(more) == len(cols):
+            single.update(zone)
+            continue
+        for i in zone:
+            if not _stray_text_beside(lines, spans, i, more[0][0]):
+                out[i] = _cut(lines[i], more)
+        if len(zone) >= 2:
+            for i in _blank_rows(lines, spans, zone, more[0][0], printed, joined):
+                out[i] = [(p.text, 0) for p in lines[i]] + [("", k + 1) for k in range(len(more))]
+    _under_headers(lines, spans, single, out)
+    return out
+
+
+def _blank_rows(lines: list[list[_Part]], spans: list[tuple[float, float]], zone: list[int],
+                left: float, printed: list[int], joined: set[int]) -> list[int]:
+    """Lines between a table's rows that print only a label, standing apart from every other
+    printed line (half a line height or more above and below: not one line of a wrapped label,
+    nor a joined one): rows whose cells are all blank."""
+    out = []
+    for n, i in enumerate(printed):
+        if not zone[0] < i < zone[-1] or i in joined or not lines[i] \
+                or any(p.kind != "text" or p.x1 >= left for p in lines[i]):
+            continue
+        height = spans[i][1] - spans[i][0]
+        before, after = printed[n - 1], printed[n + 1]  # exist: zone lines lie on both sides
+        if spans[i][0] - spans[before][1] >= 0.5 * height and spans[after][0] - spans[i][1] >= 0.5 * height:
+            out.append(i)
+    return out
+
+
+def _stray_text_beside(lines: list[list[_Part]], spans: list[tuple[float, float]], i: int, left: float) -> bool:
+    """Whether a line without numbers right above or below row `i` prints in the value columns
+    (a value wrapped over lines, 不适 / 用): then a column empty on the row's line is not blank."""
+    height = spans[i][1] - spans[i][0]
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(lines) and not any(p.kind == "number" for p in lines[j]) \
+                and max(spans[i][0], spans[j][0]) - min(spans[i][1], spans[j][1]) < 0.5 * height \
+                and any(p.x1 >= left for p in lines[j]):
+            return True
+    return False
+
+
+def _header_columns(lines: list[list[_Part]], zone: list[int],
+                    cols: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The number columns plus those only the header rows above show (blank in every row).
+
+    Value columns of these tables are evenly spaced: a header cell right of the first number column
+    (or anywhere, in a table without row labels) that touches no number column becomes a column
+    when it sits a whole number of column steps from the others (left of the numbers, the label
+    column's header could pass for one), and the result is kept only when all steps are equal (within 15%); a header spanning
+    several columns, or a caption, is never taken for one.
+    """
+    if len(cols) < 2:
+        return cols
+    centres = [(a + b) / 2 for a, b in cols]
+    step = min(b - a for a, b in zip(centres, centres[1:]))
+    if step <= 0:
+        return cols
+    left = cols[0][0]
+    label_right = max((p.x1 for i in zone for p in lines[i] if p.x1 < left), default=-1.0)
+    heads: list[tuple[_Part, bool]] = []  # a header cell, and whether its line has others
+    i = zone[0] - 1
+    while i >= 0 and i >= zone[0] - 12:
+        parts = lines[i]
+        if any(p.kind == "number" for p in parts) or any(p.x0 <= label_right + 1 and p.x1 > left for p in parts) \
+                or (len(parts) == 1 and parts[0].x1 - parts[0].x0 >= 3 * step):
+            break  # another table's row, a paragraph or a heading across the table
+        # a header row's cells; a lone word only right of the numbers' first column and narrower
+        # than a column (a caption or a spanning header stands alone too)
+        heads += [(p, len(parts) > 1) for p in parts if p.x0 > label_right + 1
+                  and (len(parts) > 1 or p.x1 - p.x0 < step)]
+        i -= 1
+    steps: set[int] = set()
+    for p, in_row in heads:
+        if any(p.x0 <= y and x <= p.x1 for x, y in cols):
+            continue  # over a number column (or spanning several)
+        k = ((p.x0 + p.x1) / 2 - centres[0]) / step
+        if (k > 0.5 or (label_right < 0 and in_row)) and abs(k - round(k)) <= 0.15 \
+                and all(abs((p.x0 + p.x1) / 2 - c) > 0.5 * step for c in centres):
+            steps.add(round(k))
+    if not steps:
+        return cols
+    extra = [(centres[0] + k * step - 0.25 * step, centres[0] + k * step + 0.25 * step) for k in steps]
+    merged = sorted(cols + extra)
+    mids = [(a + b) / 2 for a, b in merged]
+    gaps = [y - x for x, y in zip(mids, mids[1:])]
+    if any(y[0] <= x[1] for x, y in zip(merged, merged[1:])) or any(abs(g - step) > 0.15 * step for g in gaps):
+        return cols
+    return merged
+
+
+def _under_headers(lines: list[list[_Part]], spans: list[tuple[float, float]], single: set[int],
+                   out: list[list[tuple[str, int]] | None]) -> None:
+    """Columns from a header row for the one row printed under it (in place in `out`).
+
+    A header row is a line of two or more text cells; the cells after the first are the value
+    columns. The line right under it gets one cell per column when it is a row with numbers that
+    fit them, or a lone label line (not wrapped: no line within 1.6 line heights before or after)
+    under the first header cell: a row whose cells are all blank.
+    """
+    for i in range(len(lines) - 1):
+        head, j = lines[i], i + 1
+        row = lines[j]
+        height = spans[i][1] - spans[i][0]
+        if len(head) < 2 or any(p.kind != "text" for p in head) or not row or out[j] is not None \
+                or spans[j][0] - spans[i][1] > 2.5 * height:
+            continue
+        cols = [(p.x0, p.x1) for p in head[1:]]
+        if j in single:
+            out[j] = _cut(row, cols)
+            continue
+        label = row[0]
+        own = spans[j][1] - spans[j][0]
+        alone = spans[j][0] - spans[i][0] > 1.6 * height and (
+            j + 1 >= len(lines) or spans[j + 1][0] - spans[j][0] > 1.6 * own)
+        if len(row) == 1 and label.kind == "text" and alone and label.x1 < cols[0][0] \
+                and label.x0 <= head[0].x1 and head[0].x0 <= label.x1:
+            out[j] = [(label.text, 0)] + [("", k + 1) for k in range(len(cols))]
+
+
+# ---------------------------------------------------------------------------------------------
 # Pages → blocks
+
+
+def _missing_column_rules(cells: dict[int, list[Glyph]]) -> bool:
+    """Whether a ruled grid lacks the rules between its value columns (rules between rows only,
+    in a frame): some cell prints two values side by side, apart (`3    5`)."""
+    for glyphs in cells.values():
+        for line in _lines(glyphs):
+            if len(line) > 1 and sum(_kind(_join(p)) != "text" for p in _split(line)) >= 2:
+                return True
+    return False
 
 
 def _page_items(page: PageContent, first_table: int) -> tuple[list[_Item], int]:
@@ -361,12 +674,28 @@ def _page_items(page: PageContent, first_table: int) -> tuple[list[_Item], int]:
                 break
         else:
             free.append(g)
+    kept = []
+    for t, cells in zip(tables, owned):
+        if _missing_column_rules(cells):
+            free += [g for glyphs in cells.values() for g in glyphs]  # read it as a borderless table
+        else:
+            kept.append((t, cells))
+    tables = [t for t, _ in kept]
     items: list[_Item] = []
-    for k, t in enumerate(tables):
-        items += _table_items(t, owned[k], page.number, first_table + k)
-    for n, line in enumerate(_lines(free), start=1):
-        parts = _split(line)
-        cells = [Cell(_join(p).strip(), f"page {page.number} line {n}") for p in parts]
+    for k, (t, cells) in enumerate(kept):
+        items += _table_items(t, cells, page.number, first_table + k)
+    lines = _lines(free)
+    split = [[_Part(_join(p).strip(), p[0].x0, max(g.x1 for g in p)) for p in _split(line)] for line in lines]
+    aligned = _align(split, [(min(g.top for g in line), max(g.bottom for g in line)) for line in lines],
+                     page.height)
+    for n, (line, parts, cut) in enumerate(zip(lines, split, aligned), start=1):
+        if not parts:
+            continue  # its text was a wrapped label, joined to the line of its row
+        if cut is None:
+            cells = [Cell(p.text, f"page {page.number} line {n}") for p in parts]
+        else:
+            cells = [Cell(text, f"page {page.number} line {n}" + (f" col {k}" if k else ""))
+                     for text, k in cut]
         box = (line[0].x0, min(g.top for g in line), max(g.x1 for g in line), max(g.bottom for g in line))
         items.append(_Item(box[1], Block(cells, table=len(cells) > 1), line=" ".join(c.text for c in cells),
                            box=box, em=_type_size(line)))

@@ -1,6 +1,8 @@
 """The PDF reader: the real text-layer report scores exactly; generated reports (ruled tables split
 over pages, wrapped labels, a label printed one character per line, blanks, placeholders, page
 numbers, running headers, a rotated page) parse back cell by cell; scans and damaged files raise.
+Tables without full borders (rules between rows only, a frame, one inner rule, no rules at all)
+read every cell exactly or flag it (unreadable/missing, no value): never a wrong value.
 
 `make_report_pdf` draws a six-page 2021-format report with reportlab's CID font STSong-Light; all
 printed labels come from the template YAML (benchmarks/parse_docx_pdf.py reuses it).
@@ -116,7 +118,12 @@ class _Pdf:
         self.c.drawString(x, self.h - top - size, s)
 
     def box(self, x0: float, top: float, x1: float, bottom: float, outer: tuple[float, float]) -> None:
-        if self.lines:
+        if self.lines == "none":
+            return  # a borderless table
+        if self.lines == "horizontal":  # rules between rows only
+            for y in (top, bottom):
+                self.c.line(x0, self.h - y, x1, self.h - y)
+        elif self.lines:
             for a, b, c, d in ((x0, top, x1, top), (x0, bottom, x1, bottom), (x0, top, x0, bottom),
                                (x1, top, x1, bottom)):
                 if self.lines == "open" and a == c and a in outer:
@@ -286,7 +293,7 @@ def make_report_pdf(values: dict[str, tuple[str, float | None, str]], seed: int 
     """A six-page 2021-format report (text layer, ruled tables) printing `values` in its cells.
 
     Cell borders are rectangles, or with `lines` single line segments ("open": no outer left and
-    right borders); `rotate` prints landscape pages with /Rotate 90; `footer` picks the page number.
+    right borders; "horizontal": rules between rows only; "none": no rules); `rotate` prints landscape pages with /Rotate 90; `footer` picks the page number.
     """
     rng = random.Random(seed)
     out = io.BytesIO()
@@ -487,3 +494,136 @@ def test_truncated_pdf_raises_broken_file(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BrokenFile, match="cut.pdf"):
         read_report(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables without full borders: rules between rows only, or none at all (synth's PDF renderer)
+
+
+def _borderless_outcomes(rules: str, seed: int) -> tuple[int, int, list[Any]]:
+    """(right, flagged, silently wrong) over one generated report printed with `rules`.
+
+    Right: value and status as the oracle says (raw text for blanks and placeholders). Flagged:
+    no value and status unreadable or missing. Anything else is silently wrong.
+    """
+    import pandas as pd
+
+    from helpers.synth import random_report, render
+
+    report = random_report(seed, template="2019" if seed % 3 == 0 else "2021", blank_share=0.1,
+                           placeholder_share=0.05, unknown_rows=seed % 2)
+    out = render(report, "pdf", rng=seed, rules=rules, split_row=None if seed % 2 else 12)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "report.pdf"
+        path.write_bytes(out.data)
+        got = {(c["table"], c["row"], c["column"]): c for c in read_report(path).cell_records()}
+    right = flagged = 0
+    wrong: list[Any] = []
+    for want in out.expected.to_dict("records"):
+        if want["status"] == "unknown":
+            continue
+        c = got[(want["table"], want["row"], want["column"])]
+        value = None if pd.isna(want["value"]) else float(want["value"])
+        same = c["status"] == want["status"] and ((value is None and c["value"] is None) or (
+            value is not None and c["value"] is not None and abs(c["value"] - value) < 1e-9))
+        if want["status"] in ("blank", "placeholder"):
+            same = same and c["raw"].strip() == str(want["raw"]).strip()
+        if same:
+            right += 1
+        elif c["value"] is None and c["status"] in ("unreadable", "missing"):
+            flagged += 1
+        else:
+            wrong.append((seed, want, c))
+    return right, flagged, wrong
+
+
+@pytest.mark.parametrize("rules", ["horizontal", "frame", "partial", "none"])
+def test_tables_without_vertical_rules_are_right_or_flagged_never_wrong(rules: str) -> None:
+    right = flagged = 0
+    for seed in range(4):
+        r, f, wrong = _borderless_outcomes(rules, seed)
+        assert wrong == []
+        right, flagged = right + r, flagged + f
+    assert right > 2 * flagged  # columns from the alignment of the numbers: most cells read, blanks too
+
+
+def test_borderless_row_keeps_blank_cells_by_column_alignment() -> None:
+    rows = [("规章", [(260, "3"), (365, "1"), (470, "4")]), ("行政规范性文件", [(260, "5"), (470, "9")]),
+            ("其他", [(365, "—"), (470, "12")])]
+    glyphs = [g for k, (label, values) in enumerate(rows) for g in _word(label, 78, 200 + 18 * k, 9)
+              + [g for x, v in values for g in _word(v, x, 200 + 18 * k, 9)]]
+    blocks = layout_pages([PageContent(1, 595, 842, glyphs)])
+    assert [[c.text for c in b.cells] for b in blocks] == [["规章", "3", "1", "4"], ["行政规范性文件", "5", "", "9"],
+                                                            ["其他", "", "—", "12"]]
+
+
+def test_borderless_values_never_come_from_a_line_that_does_not_fit_the_columns() -> None:
+    # a long number reaches over two columns: the columns are not clean, every row keeps its
+    # printed cells (fewer values than columns: the parser reports them unreadable)
+    glyphs = (_word("规章", 78, 200, 9) + _word("3", 260, 200, 9) + _word("4", 365, 200, 9)
+              + _word("行政许可", 78, 218, 9) + _word("7", 365, 218, 9)
+              + _word("其他", 78, 236, 9) + _word("12345678901234567890123456", 258, 236, 9))
+    blocks = layout_pages([PageContent(1, 595, 842, glyphs)])
+    assert [[c.text for c in b.cells] for b in blocks] == [["规章", "3", "4"], ["行政许可", "7"],
+                                                            ["其他", "12345678901234567890123456"]]
+
+
+def test_borderless_wrapped_label_joins_the_row_of_its_numbers() -> None:
+    glyphs = (_word("1.本机关不掌握", 150, 286, 9) + _word("相关政府信息", 150, 297, 9)
+              + _word("3", 280, 291.5, 9) + _word("0", 320, 291.5, 9)
+              + _word("规章", 150, 320, 9) + _word("5", 280, 320, 9) + _word("6", 320, 320, 9))
+    blocks = layout_pages([PageContent(1, 595, 842, glyphs)])
+    assert [[c.text for c in b.cells] for b in blocks] == [["1.本机关不掌握相关政府信息", "3", "0"], ["规章", "5", "6"]]
+
+
+def _right_or_flagged(path: Path, values: dict[str, tuple[str, float | None, str]]) -> tuple[int, list[Any]]:
+    """How many cells read back exactly, and the cells read wrong without being flagged."""
+    got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in read_report(path).cell_records()}
+    right, wrong = 0, []
+    for key, (text, value, status) in values.items():
+        c = got[key]
+        if c["status"] == status and c["value"] == (None if value is None else pytest.approx(value)) \
+                and (status == "ok" or c["raw"].strip() == text):
+            right += 1
+        elif not (c["value"] is None and c["status"] in ("unreadable", "missing")):
+            wrong.append((key, text, status, c["value"], c["status"], c["raw"]))
+    return right, wrong
+
+
+@pytest.mark.parametrize("lines", ["horizontal", "none"])
+def test_generated_report_without_vertical_rules_is_right_or_flagged(tmp_path: Path, lines: str) -> None:
+    right = 0
+    for seed in range(3):
+        values = fill_cells(random.Random(seed), get_template("2021").keys)
+        if seed == 0:  # a blank fee, with a paragraph full of numbers right after Table 2
+            values["table_2/admin_fees/value"] = ("", None, "blank")
+        path = tmp_path / f"report{seed}.pdf"
+        path.write_bytes(make_report_pdf(values, seed, lines=lines))
+        r, wrong = _right_or_flagged(path, values)
+        assert wrong == []
+        right += r
+        if seed == 0:
+            got = {f"{c['table']}/{c['row']}/{c['column']}": c for c in read_report(path).cell_records()}
+            assert got["table_2/admin_fees/value"]["status"] == "blank"
+    assert right >= 0.8 * 600
+
+
+def test_lone_label_under_a_header_row_is_a_row_of_blanks() -> None:
+    glyphs = (_word("信息内容", 100, 400, 9) + _word("本年收费金额", 330, 400, 9) + _word("行政事业性收费", 78, 418, 9)
+              + _word("本年度共收取费用3940元。", 108, 450, 15))
+    blocks = layout_pages([PageContent(1, 595, 842, glyphs)])
+    assert [[c.text for c in b.cells] for b in blocks][1] == ["行政事业性收费", ""]
+
+
+def test_borderless_label_alone_between_rows_is_a_row_of_blanks_but_a_wrapped_value_is_not_blank() -> None:
+    glyphs = (_word("规章", 78, 200, 9) + _word("3", 260, 200, 9) + _word("1", 365, 200, 9)
+              + _word("其他", 78, 218, 9)  # nothing printed in its columns
+              + _word("行政许可", 78, 236, 9) + _word("5", 260, 236, 9) + _word("9", 365, 236, 9)
+              + _word("行政处罚", 78, 254, 9) + _word("2", 260, 254, 9)
+              + _word("不适", 360, 249, 9) + _word("用", 364, 259, 9))  # a placeholder wrapped in its cell
+    blocks = layout_pages([PageContent(1, 595, 842, glyphs)])
+    rows = [[c.text for c in b.cells] for b in blocks]
+    assert rows[:3] == [["规章", "3", "1"], ["其他", "", ""], ["行政许可", "5", "9"]]
+    assert ["行政处罚", "2", ""] not in rows  # the wrapped 不适用 is not a blank cell
