@@ -392,12 +392,18 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
                                  ("number" if status == "ok" else "placeholder")))
             used.add(j)
         else:
+            if view.block[j] != label_block and _LATE_TEXT.match(view.norm[j], 0, hi):
+                break  # running text below the row (a paragraph): never a source of the row's values
             found = _flat_tokens(view.raw[j][:hi], view.norm[j][:hi], view.source[j], whole=True)
             if found:
                 used.add(j)
             tokens += found
         j += 1
     return tokens
+
+
+# Text with a number that is not at its start: in a row below the label, that is prose, not values.
+_LATE_TEXT = re.compile(r"\s*[^\d\s+-][^\d]*\d")
 
 
 # ---------------------------------------------------------------------------------------------

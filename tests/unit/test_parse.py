@@ -95,3 +95,15 @@ def test_seed_metadata_and_sections() -> None:
     assert r.sections["other"].startswith("虽然在2023年")
     assert "主要问题" in r.sections["problems"] or "思想认识" in r.sections["problems"]
     assert r.form == "text" and r.encoding == "utf-8" and len(r.sha256) == 64
+
+
+def test_a_number_in_prose_below_an_empty_row_is_not_its_value(tmp_path: Path) -> None:
+    """A row printing no value must not take one from the paragraph below it."""
+    lines = SEED.read_text(encoding="utf-8").split("\n")
+    i = next(k for k, line in enumerate(lines) if line.strip() == "行政事业性收费")
+    assert lines[i + 1].strip() == "0"
+    lines[i + 1: i + 2] = ["", "注：本年度收取信息处理费12万元，已全部上缴。"]
+    p = tmp_path / "prose.txt"
+    p.write_text("\n".join(lines), encoding="utf-8")
+    c = read_report(p).cell("table_2/admin_fees/value")
+    assert c["value"] is None and c["status"] in ("missing", "unreadable")
