@@ -12,6 +12,7 @@ as containers. Content controls (`w:sdt`) and custom XML wrappers are looked thr
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
 from functools import lru_cache
@@ -45,6 +46,8 @@ _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fal
 _SKIP = {qn("w:del"), qn("w:moveFrom"), qn("w:delText"), qn("w:instrText"), qn("w:delInstrText"),
          qn("w:rPr"), qn("w:pPr"), _MC_FALLBACK}
 _WRAPPERS = {_SDT, _CUSTOM_XML}
+_DIGIT = re.compile(r"\d")
+_HEADER_ROWS = 3  # how many leading rows a continued table may repeat
 
 
 def _children(el: lxml.etree._Element) -> list[lxml.etree._Element]:
@@ -112,6 +115,7 @@ class _Walker:
         self.paragraphs = 0
         self.chunks = 0
         self.notes: list[str] = []
+        self.last_head: list[list[str]] = []  # the first rows of the last leaf table, as texts
 
     def container(self, el: lxml.etree._Element) -> None:
         """Paragraphs, tables and imported chunks of a body, cell or text box, in order."""
@@ -166,9 +170,9 @@ class _Walker:
                             self.container(tc)
             return
         self.tables += 1
-        rows = [tr for tr in _children(tbl) if tr.tag == _TR]
-        for r, tr in enumerate(rows):
-            cells = []
+        rows: list[list[tuple[int, int, Cell]]] = []  # per row: (grid column, span, cell)
+        for r, tr in enumerate(tr for tr in _children(tbl) if tr.tag == _TR):
+            row = []
             col = _int_prop(tr.find(_TR_PR), _GRID_BEFORE, 0)
             for tc in _children(tr):
                 if tc.tag != _TC:
@@ -176,10 +180,56 @@ class _Walker:
                 pr = tc.find(_TC_PR)
                 span = max(1, _int_prop(pr, _GRID_SPAN, 1))
                 if not _continues_merge(pr):
-                    cells.append(Cell(_cell_text(tc), f"table {self.tables} row {r + 1} col {col + 1}"))
+                    row.append((col, span, Cell(_cell_text(tc), f"table {self.tables} row {r + 1} col {col + 1}")))
                 col += span
+            rows.append(row)
+        rows = self._drop_repeated_header(rows)
+        empty = _empty_columns(rows)
+        for row in rows:
+            cells = [cell for col, span, cell in row if not (span == 1 and col in empty)]
             if cells:
                 self.blocks.append(Block(cells, table=True))
+
+    def _drop_repeated_header(self, rows: list[list[tuple[int, int, Cell]]]) -> list[list[tuple[int, int, Cell]]]:
+        """A table continued on the next page repeats the previous table's header rows: the leading
+        rows equal (cell by cell, no numbers) to the previous table's first rows are dropped, so that
+        a header label (总计) is not met again inside the rows."""
+        k = 0
+        while k < min(len(rows) - 1, len(self.last_head)):
+            texts = [c.text for _, _, c in rows[k]]
+            if texts != self.last_head[k] or not any(texts) or any(_DIGIT.search(t) for t in texts):
+                break
+            k += 1
+        if k:  # the header to compare the next part of the same table with stays the first part's
+            self.notes.append(f"table {self.tables} repeats the previous table's {k} header row(s); "
+                              "they were read once")
+        else:
+            self.last_head = [[c.text for _, _, c in row] for row in rows[:_HEADER_ROWS]]
+        return rows[k:]
+
+
+def _empty_columns(rows: list[list[tuple[int, int, Cell]]]) -> set[int]:
+    """Grid columns that are blank in every row of a table with a header row of labels covering
+    every other column: an extra empty column of the layout, whose cells are not data. Without
+    such a header (a headerless continuation, where a blank column may be a column of zeros left
+    blank) nothing is dropped."""
+    if len(rows) < 2:
+        return set()
+    width = max((col + span for row in rows for col, span, _ in row), default=0)
+    filled: set[int] = set()
+    for row in rows:
+        for col, span, cell in row:
+            if cell.text:
+                filled.update(range(col, col + span))
+    empty = set(range(width)) - filled
+    if not empty or len(empty) == width:
+        return set()
+    for row in rows:
+        covered = {c for col, span, cell in row if cell.text and not _DIGIT.search(cell.text)
+                   for c in range(col, col + span)}
+        if covered >= set(range(width)) - empty:
+            return empty
+    return set()
 
 
 def _int_prop(pr: lxml.etree._Element | None, tag: str, default: int) -> int:
