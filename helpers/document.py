@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Block", "Cell", "Document"]
+from .template import common, normalize
+
+__all__ = ["Block", "Cell", "Document", "report_title"]
+
+
+def report_title(title: str | None) -> str | None:
+    """A container's metadata title (Word or PDF properties), kept only when it names a report:
+    it holds the title suffix (政府信息公开工作年度报告) and more, e.g. the agency or the year."""
+    title = (title or "").strip()
+    suffix = normalize(common()["metadata"]["title_suffix"])
+    flat = normalize(title).replace(" ", "")
+    return title if suffix in flat and len(flat) > len(suffix) else None
 
 
 @dataclass(slots=True)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .errors import StoreError, TemplateError
 from .template import common, get_template, read_data

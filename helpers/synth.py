@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .record import Report
 from .template import Relation, Row, Template, common, get_template, read_data

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from .errors import TemplateError
 from .record import Report
-from .template import Row, Template, read_data, common, get_template, normalize
+from .template import Template, read_data, common, get_template, normalize
 
 __all__ = [
     "FINDING_COLUMNS",

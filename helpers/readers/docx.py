@@ -25,9 +25,9 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from docx.package import Package
 
-from ..document import Block, Cell, Document
+from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, FileTooLarge, UnsupportedForm
-from ..template import common, normalize
+from ..template import common
 
 __all__ = ["read_docx"]
 
@@ -289,14 +289,12 @@ def _check_container(path: Path, data: bytes) -> None:
 
 
 def _title(package: Package) -> str | None:
-    """The core-properties title, when it names a report (holds the title suffix and more)."""
+    """The core-properties title, when it names a report."""
     try:
-        title = (package.core_properties.title or "").strip()
+        title = package.core_properties.title
     except Exception:  # noqa: BLE001 - damaged metadata never stops reading the body
         return None
-    suffix = normalize(common()["metadata"]["title_suffix"])
-    flat = normalize(title).replace(" ", "")
-    return title if suffix in flat and len(flat) > len(suffix) else None
+    return report_title(title)
 
 
 def read_docx(path: Path, data: bytes) -> Document:

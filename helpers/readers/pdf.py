@@ -35,7 +35,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..document import Block, Cell, Document
+from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, NoTextLayer
 from ..template import common, normalize
 
@@ -991,14 +991,12 @@ def _open(path: Path, data: bytes) -> pdfium.PdfDocument:
 
 
 def _report_title(pdf: pdfium.PdfDocument) -> str | None:
-    """The metadata title, when it names a report (holds the title suffix and more)."""
+    """The metadata title, when it names a report."""
     try:
-        title = (pdf.get_metadata_value("Title") or "").strip()
+        title = pdf.get_metadata_value("Title")
     except Exception:  # noqa: BLE001 - damaged metadata never stops reading the pages
         return None
-    suffix = normalize(common()["metadata"]["title_suffix"])
-    flat = normalize(title).replace(" ", "")
-    return title if suffix in flat and len(flat) > len(suffix) else None
+    return report_title(title)
 
 
 def read_pdf(path: Path, data: bytes) -> Document:
