@@ -191,6 +191,11 @@ def _canvas_class() -> type:
     return SharedRendererCanvas
 
 
+def _no_number_note(labels: list[str]) -> str:
+    """The caption naming the bars whose cell printed no number (drawn empty, never as 0)."""
+    return _w("no_number_note") + "、".join(labels) if labels else ""
+
+
 def _render(fig: Any, title: str, note: str = "") -> Chart:
     """Draw the figure to PNG; a missing glyph is an error (it would print as a box)."""
     _canvas_class()(fig)
@@ -307,9 +312,7 @@ def outcomes_chart(cells: pd.DataFrame, template: str = "2021", previous: pd.Dat
         ax.set_title(title)
         if len(series) > 1:
             ax.legend(frameon=False, loc="lower right")
-        missing = [lab for lab, v in zip(labels, series[0][1]) if v is None]
-        note = (_w("no_number_note") + "、".join(missing)) if missing else ""
-        return _render(fig, title, note)
+        return _render(fig, title, _no_number_note([lab for lab, v in zip(labels, series[0][1]) if v is None]))
 
 
 def applicants_chart(cells: pd.DataFrame, template: str = "2021") -> Chart:
@@ -329,9 +332,7 @@ def applicants_chart(cells: pd.DataFrame, template: str = "2021") -> Chart:
         ax.invert_yaxis()
         _count_axis(ax, values)
         ax.set_title(title)
-        missing = [lab for lab, v in zip(labels, values) if v is None]
-        note = (_w("no_number_note") + "、".join(missing)) if missing else ""
-        return _render(fig, title, note)
+        return _render(fig, title, _no_number_note([lab for lab, v in zip(labels, values) if v is None]))
 
 
 def review_chart(cells: pd.DataFrame, template: str = "2021") -> Chart:
@@ -367,8 +368,7 @@ def review_chart(cells: pd.DataFrame, template: str = "2021") -> Chart:
         ax.set_title(title)
         handles, names = ax.get_legend_handles_labels()
         fig.legend(handles, names, frameon=False, ncols=len(parts), loc="lower center", fontsize=9)
-        note = (_w("no_number_note") + "、".join(missing)) if missing else ""
-        return _render(fig, title, note)
+        return _render(fig, title, _no_number_note(missing))
 
 
 # --------------------------------------------------------------------------------------------
