@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from .record import Report
-from .template import Relation, Row, Template, common, get_template, read_data
-from .template import organ_kind as template_organ_kind
+from ..record import Report
+from ..template import Relation, Row, Template, common, get_template, read_data
+from ..template import organ_kind as template_organ_kind
 
 __all__ = [
     "BAD_KINDS",
