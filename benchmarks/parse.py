@@ -3,11 +3,14 @@
 Prints reports/s for the dev HTML pages of ../shared/corpus and for generated Word-export pages of
 real size (100–350 KB), and the ratio of our time to `lxml.html.fromstring`. Targets (issue 3):
 >= 200 reports/s; aim for <= 5x lxml. Then the DOCX and PDF figures of benchmarks/parse_docx_pdf.py
-(issue 4: >= 20 six-page PDFs/s). Run: .venv/bin/python benchmarks/parse.py
+(issue 4: >= 20 six-page PDFs/s). Every figure is printed beside benchmarks/baseline.json (the
+figures committed before the alignment work of issue 11, whose target is within 10% of them).
+Run: .venv/bin/python benchmarks/parse.py [--save-baseline]
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import tempfile
@@ -24,6 +27,8 @@ from helpers import read_report  # noqa: E402
 from helpers.synth import random_report, render  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+FIGURES: dict[str, float] = {}  # label -> reports/s per CPU second
 
 
 def timed(fn, items, min_seconds: float = 2.0) -> float:
@@ -46,6 +51,7 @@ def bench(label: str, paths: list[Path]) -> None:
     ours = timed(read_report, paths)
     bare = timed(lxml.html.fromstring, datas)
     kb = sum(len(d) for d in datas) / len(datas) / 1024
+    FIGURES[f"HTML {label}"] = 1 / ours
     print(f"{label:<34} {len(paths):>3} files, mean {kb:7.1f} KB: {1 / ours:8.1f} reports/s "
           f"({ours * 1000:6.2f} ms CPU), lxml.html.fromstring {bare * 1000:6.2f} ms, ratio {ours / bare:5.2f}x")
 
@@ -69,8 +75,25 @@ def main() -> None:
     print()
     import parse_docx_pdf  # the DOCX and PDF figures (same folder)
 
+    save = "--save-baseline" in sys.argv
     sys.argv = sys.argv[:1]
     parse_docx_pdf.main()
+    FIGURES.update(parse_docx_pdf.FIGURES)
+    compare(save)
+
+
+def compare(save: bool) -> None:
+    """Print every figure beside the committed baseline (and its ratio); --save-baseline rewrites it."""
+    base = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.is_file() else {}
+    print(f"\n{'figure (reports/s, one core)':<62} {'baseline':>9} {'now':>9} {'now/base':>8}")
+    for label, now in FIGURES.items():
+        was = base.get(label)
+        ratio = f"{now / was:8.2f}" if was else f"{'-':>8}"
+        print(f"{label:<62} {was if was else float('nan'):9.1f} {now:9.1f} {ratio}")
+    if save:
+        BASELINE.write_text(json.dumps({k: round(v, 1) for k, v in FIGURES.items()}, indent=1) + "\n",
+                            encoding="utf-8")
+        print(f"baseline written to {BASELINE.name}")
 
 
 if __name__ == "__main__":

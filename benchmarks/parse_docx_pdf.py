@@ -35,6 +35,9 @@ from helpers.readers.pdf import Glyph, PageContent, Rule, layout_pages, read_pdf
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+FIGURES: dict[str, float] = {}  # label -> reports/s per CPU second, read by benchmarks/parse.py
+
+
 def rate(fn: Callable[[], Any], seconds: float) -> tuple[float, float]:
     """(calls per CPU second, calls per wall-clock second) over at least `seconds` of calls.
 
@@ -149,6 +152,7 @@ def main() -> int:
             pages = len({c.source.split(" ")[1] for b in doc.blocks for c in b.cells})
             read_cpu, _ = rate(lambda: reader(path, data), args.seconds)
             per_cpu, per_wall = rate(lambda: parse_document(reader(path, data)), args.seconds)
+            FIGURES[f"PDF {name} {backend}"] = per_cpu
             print(f"{name:34} {backend:10} {pages:>5} {1000 / read_cpu:>8.1f} {per_cpu:>8.1f} ({per_wall:>5.1f}) "
                   f"{right_cells(doc, want):>7}/{len(want)}")
 
@@ -159,6 +163,7 @@ def main() -> int:
         read_cpu, _ = rate(lambda: read_docx(path, data), args.seconds)
         per_cpu, per_wall = rate(lambda: parse_document(read_docx(path, data)), args.seconds)
         right = right_cells(read_docx(path, data), truth_values(docx_truth))
+        FIGURES["DOCX template-docx-2021"] = per_cpu
         print(f"\n{'DOCX sample':45} {'read ms':>8} {'reports/s':>17} {'cells right':>11}")
         print(f"{'template-docx-2021 (real template, python-docx)':45} {1000 / read_cpu:>8.1f} {per_cpu:>8.1f} "
               f"({per_wall:>5.1f}) {right:>7}/200")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from helpers import read_report
-from helpers.parse import _run_splits
+from helpers.parse.values import _run_splits
 
 SEED = next((ROOT / "data" / "seed").glob("*.txt"))
 

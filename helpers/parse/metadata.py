@@ -1,0 +1,115 @@
+"""Metadata: agency, year, dates and title from the title block and the signature; the sections' text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from ..document import Document
+from ..template import normalize, organ_kind
+from .locate import Pos, _View, _vocab
+
+
+def _date(text: str) -> dt.date | None:
+    v = _vocab()
+    for pattern in (v["date"], v["iso_date"]):
+        m = pattern.search(normalize(text))
+        if m:
+            try:
+                return dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            except ValueError:
+                continue
+    return None
+
+
+def _title_parts(title: str) -> tuple[str | None, int | None]:
+    """(agency, year) from a title like 2019年X政府信息公开工作年度报告 or X2022年度…报告."""
+    v = _vocab()
+    t = re.sub(r"\s+", "", normalize(title))
+    idx = t.find(v["title_suffix"])
+    if idx < 0:
+        return None, None
+    head = t[:idx]
+    m = None
+    for m in v["year_title"].finditer(head):
+        pass
+    year = int(m.group("year")) if m else None
+    agency = (head[:m.start()] + head[m.end():]) if m else head
+    agency = v["title_strip"].sub("", agency).strip(" :：-_")
+    return (agency or None), year
+
+
+def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, Any]:
+    v = _vocab()
+    title = doc.header.get("title") or None
+    candidates = [title, doc.title] + [view.raw[i] for i in range(min(len(view.raw), 12))]
+    agency = year = None
+    first_title = None
+    for i, cand in enumerate(candidates):
+        if not cand or v["title_suffix"] not in normalize(cand).replace(" ", ""):
+            continue
+        first_title = first_title or cand.strip()
+        a, y = _title_parts(cand)
+        if a is None and i >= 2 and i - 3 >= 0:
+            prev = view.raw[i - 3].strip()  # a title block: the agency on the line above
+            if prev and v["agency_suffix"].search(normalize(prev)) and len(prev) <= 30:
+                a = prev
+        agency = agency or a
+        year = year or y
+        if agency and year:
+            break
+    body = doc.text()
+    if year is None:
+        m = v["period"].search(normalize(body[:5000]))
+        year = int(m.group("year")) if m else None
+    if year is None and "overview" in sections:
+        ci = sections["overview"][1][0]
+        m = v["first_year"].search(normalize(" ".join(view.raw[ci:ci + 3])))
+        year = int(m.group("year")) if m else None
+    # Signature: an organ name and a date among the last lines.
+    report_date = None
+    tail = [r.strip() for r in view.raw[-6:] if r.strip()]
+    for k in range(len(tail) - 1, -1, -1):
+        d = _date(tail[k]) if len(tail[k]) <= 40 else None
+        if d:
+            report_date = d
+            if agency is None and k > 0 and len(tail[k - 1]) <= 30 and v["agency_suffix"].search(normalize(tail[k - 1])):
+                agency = tail[k - 1]
+            break
+    if report_date is None:
+        dates = list(v["date"].finditer(normalize(body[-200:])))
+        if dates and not normalize(body[-200:])[dates[-1].end():].strip():  # a date that ends the text
+            report_date = _date(dates[-1].group(0))
+    published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
+    if published is None:
+        for r in view.raw[:6]:
+            if len(r) <= 40 and _date(r) and not v["title_suffix"] in normalize(r):
+                published = _date(r)
+                break
+    if agency is None and doc.header.get("agency"):
+        agency = doc.header["agency"]
+    return {"agency": agency, "year": year, "report_date": report_date or published, "published": published,
+            "organ_kind": organ_kind(agency), "title": first_title}
+
+
+def _section_texts(view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, str]:
+    order = sorted(sections.items(), key=lambda kv: kv[1][0])
+    out = {}
+    for i, (sid, (_, body_start)) in enumerate(order):
+        end = order[i + 1][1][0] if i + 1 < len(order) else view.end
+        parts = []
+        for ci in range(body_start[0], min(end[0], len(view.raw) - 1) + 1):
+            lo = body_start[1] if ci == body_start[0] else 0
+            hi = end[1] if ci == end[0] else len(view.raw[ci])
+            parts.append((view.block[ci], view.raw[ci][lo:hi]))
+        lines: list[str] = []
+        last_block = None
+        for b, text in parts:
+            if b == last_block and lines:
+                lines[-1] += "\t" + text
+            else:
+                lines.append(text)
+            last_block = b
+        out[sid] = "\n".join(x.strip() for x in lines if x.strip())
+    return out

@@ -1,0 +1,110 @@
+"""Printed rows: each template row's label found in printed order, and the values printed with it."""
+
+from __future__ import annotations
+
+import re
+
+from ..template import Row, Table, normalize
+from .locate import LOOKAHEAD, Pos, _find, _View
+from .values import _classify, _flat_tokens, _Token
+
+
+_CONTAINERS: dict[tuple[int, str], tuple[Row, ...]] = {}
+
+
+def _containers(table: Table, row: Row) -> tuple[Row, ...]:
+    """Rows whose printed label contains one of `row`'s keywords (其他处理 holds 其他).
+
+    Cached per table object (templates are loaded once per process, so tables are long-lived).
+    """
+    cached = _CONTAINERS.get((id(table), row.key))
+    if cached is not None:
+        return cached
+    words = [normalize(w).replace(" ", "") for w in (row.match or (row.label,))]
+    out = []
+    for other in table.rows:
+        texts = [normalize(t).replace(" ", "") for t in (other.label, *other.match)]
+        if other is not row and any(w in t and w != t for w in words for t in texts):
+            out.append(other)
+    _CONTAINERS[(id(table), row.key)] = result = tuple(out)
+    return result
+
+
+def _find_label(view: _View, table: Table, row: Row, start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:
+    """The first hit of a row's label that is not inside a longer label of another row: the rest
+    of a group label broken over a page (其他处理) is not the row 3.其他."""
+    pos = start
+    while (hit := _find(view, row.pattern, pos, end)) is not None:
+        ci, m = hit
+        text = view.norm[ci]
+        lo, hi = max(0, m.start() - 40), min(len(text), m.end() + 40)
+        if not any(n.start() <= m.start() and m.end() <= n.end() and n.end() - n.start() > m.end() - m.start()
+                   for other in _containers(table, row) for n in other.pattern.finditer(text, lo, hi)):
+            return hit
+        pos = (ci, m.end())
+    return None
+
+
+def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
+    """Find each row's label in printed order; a row whose label is not found is left out."""
+    rows = list(table.rows)
+    hits = []
+    pos, end = region
+    i = 0
+    while i < len(rows):
+        best = None
+        bound = end
+        for j in range(i, min(i + LOOKAHEAD, len(rows))):
+            hit = _find_label(view, table, rows[j], pos, bound)
+            if hit and (best is None or (hit[0], hit[1].start()) < (best[1][0], best[1][1].start())):
+                best = (j, hit)
+                bound = (hit[0], hit[1].start() + 1)  # a later row must be printed before this one
+        if best is None:
+            i += 1
+            continue
+        j, hit = best
+        hits.append((rows[j], hit))
+        pos = (hit[0], hit[1].end())
+        i = j + 1
+    return hits
+
+
+def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int]) -> list[_Token]:
+    """The printed values that belong to a label: after it in its row, else in the rows below."""
+    ci, m = hit
+    tokens: list[_Token] = []
+    text_end = limit[1] if limit[0] == ci else len(view.norm[ci])
+    tokens += _flat_tokens(view.raw[ci][m.end():text_end], view.norm[ci][m.end():text_end], view.source[ci])
+    if tokens:
+        used.add(ci)
+    label_block = view.block[ci]
+    value_block = label_block  # the row the values come from: the label's, else the first below with any
+    j = ci + 1
+    stop = min(limit[0], len(view.norm) - 1)
+    while j <= stop:
+        if view.block[j] != value_block:
+            if tokens:
+                break
+            value_block = view.block[j]
+        hi = limit[1] if j == limit[0] else len(view.norm[j])
+        if hi <= 0 and j == limit[0]:
+            break
+        whole = _classify(view.raw[j][:hi]) if j != limit[0] else None
+        if whole is not None:
+            status = whole[0]
+            tokens.append(_Token(view.raw[j][:hi], view.source[j], "blank" if status == "blank" else
+                                 ("number" if status == "ok" else "placeholder")))
+            used.add(j)
+        else:
+            if view.block[j] != label_block and _LATE_TEXT.match(view.norm[j], 0, hi):
+                break  # running text below the row (a paragraph): never a source of the row's values
+            found = _flat_tokens(view.raw[j][:hi], view.norm[j][:hi], view.source[j], whole=True)
+            if found:
+                used.add(j)
+            tokens += found
+        j += 1
+    return tokens
+
+
+# Text with a number that is not at its start: in a row below the label, that is prose, not values.
+_LATE_TEXT = re.compile(r"\s*[^\d\s+-][^\d]*\d")

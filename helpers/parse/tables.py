@@ -1,0 +1,261 @@
+"""Tables: every cell of one table from its region, for the row layouts (Tables 2 and 3) and the
+one-row layout (Table 4); extra columns and unknown rows."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from ..template import Table, Template, normalize
+from .locate import Pos, _find, _View
+from .rows import _collect, _match_rows
+from .values import _assign, _cell, _classify, _flat_tokens, _Token
+
+
+def _table_cells(view: _View, template: Template, table: Table, region: tuple[Pos, Pos] | None,
+                 units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
+    """All cells of one table (missing where not printed); report-level findings go to `notes`."""
+    cells: list[dict[str, Any]] = []
+    if region is None:
+        for row in table.data_rows:
+            for col in table.row_columns(row):
+                cells.append(_cell(f"{table.key}/{row.key}/{col.key}", None, "", "missing", "",
+                                   "table not found"))
+        return cells
+    used: set[int] = set()
+    if table.layout == "single_row":
+        keys, dtypes = [], []
+        for row in table.data_rows:
+            for col in table.row_columns(row):
+                keys.append(f"{table.key}/{row.key}/{col.key}")
+                dtypes.append(col.dtype)
+        start, end = region
+        header_hits = []
+        pos = start
+        assert table.header_pattern is not None
+        while (hit := _find(view, table.header_pattern, pos, end)) is not None:
+            header_hits.append(hit)
+            pos = (hit[0], hit[1].end())
+        if not header_hits:
+            return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
+        return _assign(template, keys, dtypes, _single_row_tokens(view, table, region, header_hits, len(keys)), units)
+    hits = _match_rows(view, table, region)
+    found = {row.key: (i, hit) for i, (row, hit) in enumerate(hits)}
+    extras = _extra_columns(view, table, region, hits)
+    checks: list[str] = []
+    for row in table.data_rows:
+        cols = table.row_columns(row)
+        keys = [f"{table.key}/{row.key}/{c.key}" for c in cols]
+        if row.key not in found:
+            cells += [_cell(k, None, "", "missing", "", "row not found") for k in keys]
+            continue
+        i, hit = found[row.key]
+        limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
+        tokens = _collect(view, hit, limit, used)
+        dtypes = [c.dtype for c in cols]
+        printed = list(keys)
+        if not row.columns:  # the extra columns stand among the table's own columns
+            for spec, _label in extras:
+                at = printed.index(f"{table.key}/{row.key}/{spec['after']}") + 1
+                printed.insert(at, f"{table.key}/{row.key}/~{spec['key']}")
+                dtypes.insert(at, "count")
+        uncertain = [label for spec, label in extras if not spec["certain"]] if not row.columns else []
+        if uncertain:
+            cells += [_cell(k, None, " ".join(t.text.strip() for t in tokens), "unreadable", "",
+                            f"extra column '{uncertain[0]}' printed where its place among the columns is not "
+                            "certain") for k in keys]
+            continue
+        row_cells = _assign(template, printed, dtypes, tokens, units)
+        by_col = {c["column"]: c for c in row_cells}
+        for spec, _label in extras if not row.columns else ():
+            extra = by_col[f"~{spec['key']}"]
+            parts = [by_col.get(k) for k in spec.get("sum", ())]
+            if extra["status"] == "ok" and parts and all(p is not None and p["status"] == "ok" for p in parts):
+                if abs(sum(p["value"] for p in parts) - extra["value"]) > 1e-9:
+                    checks.append(f"{row.key} ({extra['raw']} printed, {sum(p['value'] for p in parts):g} summed)")
+        cells += [c for c in row_cells if not c["column"].startswith("~")]
+    for spec, label in extras:
+        parts = ", ".join(spec.get("sum", ()))
+        if not spec["certain"]:
+            notes.append(f"{table.key} prints an extra column '{label}' whose place among the columns is not "
+                         "certain from its header; the table's rows are not read")
+            continue
+        notes.append(f"{table.key} prints an extra column '{label}' after {spec['after']}, left out of the record"
+                     + (f"; it is not the sum of {parts} on rows: " + "; ".join(checks) if checks else
+                        (f"; it equals the sum of {parts} wherever all were read" if parts else "")))
+    cells += _unknown_rows(view, table, region, hits, used)
+    return cells
+
+
+def _single_row_tokens(view: _View, table: Table, region: tuple[Pos, Pos], header_hits: list[Any],
+                       n: int) -> list[_Token]:
+    """The values after a one-row table's header (Table 4): after its last header word, else, when
+    that gives fewer than `n` (a note below the table names 行政复议 again), after the last earlier
+    header word that gives all `n`, or over several rows of values, or one row per block."""
+    end = region[1]
+    first: list[_Token] | None = None
+    for hit in reversed(header_hits[-40:]):
+        tokens = _collect(view, hit, end, set())
+        if len(tokens) < n:
+            tokens = _more_value_rows(view, tokens, end, n, len(table.columns)) or tokens
+        if first is None:
+            first = tokens
+        if len(tokens) == n:
+            return tokens
+        if tokens and len(tokens) > n:
+            break
+    return _block_rows(view, table, region) or first or []
+
+
+def _value_cells(view: _View, cis: list[int]) -> list[_Token] | None:
+    """The cells `cis` as value tokens if every one is a number, blank or placeholder, else None."""
+    out = []
+    for ci in cis:
+        kind = _classify(view.raw[ci])
+        if kind is not None:
+            out.append(_Token(view.raw[ci], view.source[ci], "number" if kind[0] == "ok" else kind[0]))
+            continue
+        # a line of values separated by spaces ("23  —  10  0  33"): all of it must be values
+        found = _flat_tokens(view.raw[ci], view.norm[ci], view.source[ci])
+        if not found or _SPACE.sub("", "".join(normalize(t.text) for t in found)) != _SPACE.sub("", view.norm[ci]):
+            return None
+        out += found
+    return out
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _block_cells(view: _View, ci: int) -> list[int]:
+    """The cells after `ci` in the same block (the rest of its table row)."""
+    out = []
+    b = view.block[ci]
+    for cj in range(ci + 1, len(view.norm)):
+        if view.block[cj] != b:
+            break
+        out.append(cj)
+    return out
+
+
+def _more_value_rows(view: _View, tokens: list[_Token], end: Pos, n: int, width: int) -> list[_Token] | None:
+    """Table 4's 15 numbers printed over several rows (5/5/5): the rows of values only that follow
+    the first one, taken only if each row holds whole blocks (a multiple of `width` values) and
+    together they give exactly `n` values (else None: a transposed 5×3 layout is not read)."""
+    if not tokens or len(tokens) % width:
+        return None
+    last = max(i for i, src in enumerate(view.source) if src == tokens[-1].source)
+    out = list(tokens)
+    ci = last + 1
+    while len(out) < n and (ci, 0) < end and ci < len(view.norm):
+        cis = [ci] + _block_cells(view, ci)
+        row = _value_cells(view, cis)
+        filled = [t for t in row if t.kind != "blank"] if row is not None else []
+        if row is None or (len(row) % width and len(filled) % width):  # whole blocks (trailing blanks aside)
+            return None
+        out += row
+        ci = cis[-1] + 1
+    while len(out) > n and out[-1].kind == "blank":
+        out.pop()
+    return out if len(out) == n else None
+
+
+def _block_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[_Token] | None:
+    """Table 4 printed as one row per block (行政复议 | 5 values; …直接起诉 | 5; 复议后起诉 | 5): each
+    block's label followed, in its own row, by exactly its values; taken only if all blocks are."""
+    out: list[_Token] = []
+    pos = region[0]
+    rows = table.data_rows
+    for k, row in enumerate(rows):
+        n = len(table.row_columns(row))
+        got = None
+        while got is None and (hit := _find(view, row.pattern, pos, region[1])) is not None:
+            ci, m = hit
+            pos = (ci + 1, 0)
+            if any(later.pattern.search(view.norm[ci]) for later in rows[k + 1:]):
+                continue  # 行政复议 inside "行政诉讼（未经行政复议直接起诉）": a later block's label
+            tail_raw, tail = view.raw[ci][m.end():], view.norm[ci][m.end():]
+            vals = _flat_tokens(tail_raw, tail, view.source[ci]) if tail.strip(" )") else []
+            if len(vals) == n:  # the values on the label's own line ("行政复议  0 0 1 0 1")
+                got = vals
+                continue
+            rest_cells = _block_cells(view, ci)
+            rest = _value_cells(view, rest_cells)
+            if rest is not None and len(vals) + len(rest) == n:
+                got = vals + rest
+                pos = (rest_cells[-1] + 1, 0) if rest_cells else pos
+        if got is None:
+            return None
+        out += got
+    return out
+
+
+def _extra_columns(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]
+                   ) -> list[tuple[dict[str, Any], str]]:
+    """Columns a report prints beyond the template (法人或其他组织小计), found by their header text
+    between the table's start and its first row label: (spec, printed header)."""
+    if not table.extra_columns or not hits:
+        return []
+    first = (hits[0][1][0], hits[0][1][1].start())
+    out = []
+    for spec in table.extra_columns:
+        pattern = _extra_pattern(tuple(spec["match"]))
+        hit = _find(view, pattern, region[0], first)
+        if hit is not None:
+            ci, m = hit
+            label = view.norm[ci][:m.end()].strip()
+            label = label.split(" ")[-1] if " " in label else label
+            before = view.norm[ci][:m.start()].strip() or _neighbour(view, ci, -1)
+            after = view.norm[ci][m.end():].strip() or _neighbour(view, ci, 1)
+            certain = bool(re.search(f"(?:{spec['prev']})$", before) and re.match(spec["next"], after)) \
+                if spec.get("prev") and spec.get("next") else True
+            out.append((dict(spec, certain=certain), label))
+    return out
+
+
+def _neighbour(view: _View, ci: int, step: int) -> str:
+    """The nearest non-empty cell before (step -1) or after (+1) `ci` in its block, normalised."""
+    cj = ci + step
+    while 0 <= cj < len(view.norm) and view.block[cj] == view.block[ci]:
+        if view.norm[cj].strip():
+            return view.norm[cj].strip()
+        cj += step
+    return ""
+
+
+@lru_cache(maxsize=None)
+def _extra_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("[^\\s]*(?:" + "|".join(
+        r"\s*".join(re.escape(ch) for ch in normalize(w).replace(" ", "")) for w in words) + ")")
+
+
+def _unknown_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any],
+                  used: set[int]) -> list[dict[str, Any]]:
+    """Rows with a label and numbers that match no template row: kept as `unknown:<label>`."""
+    if not hits:
+        return []
+    label_cells = {hit[0] for _, hit in hits}
+    first = min(label_cells)
+    by_block: dict[int, list[int]] = {}
+    for ci in range(first, min(region[1][0], len(view.norm) - 1) + 1):
+        by_block.setdefault(view.block[ci], []).append(ci)
+    out = []
+    for cis in by_block.values():
+        if any(ci in label_cells or ci in used for ci in cis):
+            continue
+        label, values = None, []
+        for ci in cis:
+            kind = _classify(view.raw[ci])
+            if kind is None and not values:
+                label = view.raw[ci].strip()
+            elif kind is not None and label:
+                values.append((ci, kind))
+        if not label or not any(k[0] == "ok" for _, k in values):
+            continue
+        cols = table.column_keys if len(values) == len(table.columns) else [f"c{i + 1}" for i in range(len(values))]
+        name = re.sub(r"\s+", "", label)
+        for col, (ci, (status, value, _unit)) in zip(cols, values):
+            out.append({"table": table.key, "row": f"unknown:{name}", "column": col, "value": value,
+                        "raw": view.raw[ci].strip(), "status": "unknown", "source": view.source[ci],
+                        "note": f"printed status {status}"})
+    return out
