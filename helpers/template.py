@@ -110,6 +110,9 @@ class Row:
     band: str | None = None
     columns: tuple[str, ...] = ()
     parent: str | None = None
+    # A group row that some reports print as ONE row with values (the other format's layout): the
+    # key, in the other format, under which that printed row is kept (a hybrid layout).
+    alone_as: str | None = None
 
     @property
     def printed_label(self) -> str:
@@ -262,7 +265,8 @@ def _build_table(key: str, spec: dict[str, Any]) -> Table:
         rkey = r.pop("group") if is_group else r.pop("key")
         rows.append(Row(key=rkey, label=r["label"], en=r.get("en", ""), match=tuple(r.get("match", ())),
                         number=str(r["number"]) if r.get("number") is not None else None, group=is_group,
-                        band=r.get("band"), columns=tuple(r.get("columns", ())), parent=r.get("parent")))
+                        band=r.get("band"), columns=tuple(r.get("columns", ())), parent=r.get("parent"),
+                        alone_as=r.get("alone_as")))
     return Table(key=key, title=spec["title"], section=spec["section"], columns=columns, rows=tuple(rows),
                  layout=spec.get("layout", "rows"), header_match=tuple(spec.get("header_match", ())),
                  extra_columns=tuple(spec.get("extra_columns", ())), column_overrides=overrides)

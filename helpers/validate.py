@@ -191,21 +191,69 @@ class _Plan:
     rel_text: dict[str, str]
 
 
+def _alone_rows(tmpl: Template) -> dict[str, list[str]]:
+    """Group rows a hybrid layout prints as one row (key in the other format) → the rows it stands for."""
+    out: dict[str, list[str]] = {}
+    for table in tmpl.tables.values():
+        rows = list(table.rows)
+        for k, row in enumerate(rows):
+            if row.group and row.alone_as:
+                kids = []
+                for kid in rows[k + 1:]:
+                    if kid.group or not (kid.number or "").isdigit():
+                        break
+                    kids.append(f"{table.key}/{kid.key}")
+                out[f"{table.key}/{row.alone_as}"] = kids
+    return out
+
+
 @functools.lru_cache(maxsize=None)
-def _plan(version: str) -> _Plan:
-    """Compile a template once: later validations only index arrays and multiply matrices."""
+def _plan(version: str, alone: tuple[str, ...] = ()) -> _Plan:
+    """Compile a template once: later validations only index arrays and multiply matrices.
+
+    `alone`: rows of a hybrid layout (`table_3/other_handling`, printed as one row in a 2021 table):
+    their cells join the plan and the relations sum them in place of the rows they stand for.
+    """
     tmpl = get_template(version)
-    keys = tmpl.keys
+    cells = list(tmpl.cells)
+    info = dict(tmpl.column_info)
+    row_labels = {(t, r): tmpl.row_info[(t, r)].printed_label for t, r, _ in cells}
+    replace: dict[str, str] = {}  # table/row of a row not printed → table/row printed in its place
+    groups = _alone_rows(tmpl)
+    for tr in alone:
+        t, r = tr.split("/", 1)
+        group = next(g for g in tmpl.tables[t].rows if g.group and g.alone_as == r)
+        for col in tmpl.tables[t].column_keys:
+            cells.append((t, r, col))
+            info[f"{t}/{r}/{col}"] = tmpl.tables[t].columns[col]
+        row_labels[(t, r)] = group.printed_label
+        for kid in groups.get(tr, []):
+            replace[kid] = tr
+    keys = [f"{t}/{r}/{c}" for t, r, c in cells]
     index = {k: i for i, k in enumerate(keys)}
-    info = tmpl.column_info
-    labels = []
-    for t, r, c in tmpl.cells:
-        labels.append(f"{tmpl.row_info[(t, r)].printed_label} / {info[f'{t}/{r}/{c}'].label} [{t}/{r}/{c}]")
+    labels = [f"{row_labels[(t, r)]} / {info[f'{t}/{r}/{c}'].label} [{t}/{r}/{c}]" for t, r, c in cells]
     table_names = list(tmpl.tables)
+
+    def swap(key: str) -> str:
+        t, r, c = key.split("/")
+        return f"{replace[f'{t}/{r}']}/{c}" if f"{t}/{r}" in replace else key
+
     instances = []
     for rel in tmpl.relations:
         for result, plus, minus in rel.instances(tmpl):
-            instances.append((rel.id, index[result], [index[k] for k in plus], [index[k] for k in minus]))
+            if swap(result) != result:  # a row that is not printed: its own R4 stays (not evaluable)
+                instances.append((rel.id, index[result], [index[k] for k in plus], [index[k] for k in minus]))
+                continue
+            plus2 = list(dict.fromkeys(swap(k) for k in plus))
+            minus2 = list(dict.fromkeys(swap(k) for k in minus))
+            instances.append((rel.id, index[result], [index[k] for k in plus2], [index[k] for k in minus2]))
+        if rel.over == "rows":  # the printed single row has its own row relation (R4)
+            for tr in alone:
+                t, r = tr.split("/", 1)
+                if t != rel.table:
+                    continue
+                instances.append((rel.id, index[f"{t}/{r}/{rel.result}"], [index[f"{t}/{r}/{c}"] for c in rel.plus],
+                                  [index[f"{t}/{r}/{c}"] for c in rel.minus]))
     n, k = len(instances), len(keys)
     coef = np.zeros((n, k))
     ops = np.zeros((n, k))
@@ -218,15 +266,15 @@ def _plan(version: str) -> _Plan:
             tol[i] = AMOUNT_TOLERANCE
     return _Plan(
         template=tmpl, keys=keys, index=index,
-        tables=np.array([t for t, _, _ in tmpl.cells], dtype=object),
-        rows=np.array([r for _, r, _ in tmpl.cells], dtype=object),
-        cols=np.array([c for _, _, c in tmpl.cells], dtype=object),
-        key_arrow=tuple(pa.array(pd.array([cell[i] for cell in tmpl.cells], dtype=_STR))  # type: ignore[arg-type]
+        tables=np.array([t for t, _, _ in cells], dtype=object),
+        rows=np.array([r for _, r, _ in cells], dtype=object),
+        cols=np.array([c for _, _, c in cells], dtype=object),
+        key_arrow=tuple(pa.array(pd.array([cell[i] for cell in cells], dtype=_STR))  # type: ignore[arg-type]
                         for i in range(3)),
-        short=[f"{r}/{c}" for _, r, c in tmpl.cells],
+        short=[f"{r}/{c}" for _, r, c in cells],
         dtypes=np.array([info[key].dtype for key in keys], dtype=object),
         labels=labels, table_names=table_names,
-        table_ids=np.array([table_names.index(t) for t, _, _ in tmpl.cells]),
+        table_ids=np.array([table_names.index(t) for t, _, _ in cells]),
         rel_rule=np.array([i[0] for i in instances], dtype=object),
         rel_result=np.array([i[1] for i in instances], dtype=int),
         rel_coef=coef, rel_ops=ops, rel_tol=tol, rel_instances=instances,
@@ -258,8 +306,14 @@ class _Cells:
 
     @classmethod
     def of(cls, report: Report) -> _Cells:
-        plan = _plan(report.template)
         cells = report.cells
+        plan = _plan(report.template)
+        alone = _alone_rows(plan.template)
+        if alone and len(cells) > len(plan.keys):  # a hybrid layout prints a group as one row
+            printed = set((cells["table"] + "/" + cells["row"]).unique())
+            hybrid = tuple(sorted(tr for tr in alone if tr in printed))
+            if hybrid:
+                plan = _plan(report.template, hybrid)
         n = len(plan.keys)
         key_cols = [cells["table"], cells["row"], cells["column"]]
         values = cells["value"].to_numpy(dtype=float, na_value=np.nan)
@@ -385,17 +439,23 @@ def _check_relation(ctx: _Context, rule: Rule) -> Iterator[Finding]:
                          expected=float(expected[i]), found=float(found[i]), delta=delta, source=c.source(key))
 
 
-@functools.lru_cache(maxsize=None)
-def _domains(rule: Rule, version: str) -> np.ndarray:
-    """Per template cell, the domain its column dtype must satisfy (rule params `domains`)."""
-    domains = rule.params.get("domains", {})
-    return np.array([domains.get(d, "any") for d in _plan(version).dtypes], dtype=object)
+def _domains(rule: Rule, plan: _Plan) -> np.ndarray:
+    """Per cell of the plan, the domain its column dtype must satisfy (rule params `domains`)."""
+    key = (rule.id, tuple(plan.keys[len(plan.template.keys):]), plan.template.version)
+    got = _DOMAINS.get(key)
+    if got is None:
+        domains = rule.params.get("domains", {})
+        got = _DOMAINS[key] = np.array([domains.get(d, "any") for d in plan.dtypes], dtype=object)
+    return got
+
+
+_DOMAINS: dict[tuple[str, tuple[str, ...], str], np.ndarray] = {}
 
 
 def _check_cell_domain(ctx: _Context, rule: Rule) -> Iterator[Finding]:
     """R6: counts are non-negative integers, amounts non-negative, signed columns exempt."""
     p, c = ctx.cells.plan, ctx.cells
-    wants = _domains(rule, ctx.report.template)
+    wants = _domains(rule, p)
     v = np.where(c.has, c.values, 0.0)
     negative = c.has & (v < 0)
     fraction = c.has & (v != np.floor(v))

@@ -57,6 +57,10 @@ def _vocab() -> dict[str, Any]:
         "first_year": re.compile(meta["first_year"]),
         "title_suffix": normalize(meta["title_suffix"]),
         "title_strip": re.compile(meta["title_strip"]),
+        "published_label": re.compile(meta["published_labels"]),
+        "written_label": re.compile(meta["written_labels"]),
+        "stamp_label": re.compile(meta["stamp_labels"]),
+        "cited": re.compile(meta["cited"]),
         "agency_suffix": re.compile("(?:" + "|".join(re.escape(s) for s in meta["agency_suffixes"]) + ")$"),
     }
 
@@ -74,14 +78,27 @@ class _View:
 
 
 def _view(doc: Document) -> _View:
+    """Every cell of the document in reading order, its invisible characters removed (they are never
+    part of a number) and page furniture ("— 4 —", "第 4 页") left out."""
     raw, norm, source, block = [], [], [], []
+    invisible, furniture = _cleaners()
     for b, blk in enumerate(doc.blocks):
         for cell in blk.cells:
-            raw.append(cell.text)
-            norm.append(normalize(cell.text))
+            text = invisible.sub("", cell.text) if invisible.search(cell.text) else cell.text
+            n = normalize(text)
+            if furniture.fullmatch(n.strip()):
+                continue
+            raw.append(text)
+            norm.append(n)
             source.append(cell.source)
             block.append(b)
     return _View(raw, norm, source, block)
+
+
+@lru_cache(maxsize=None)
+def _cleaners() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    c = common()
+    return re.compile(c["invisible"]), re.compile("|".join(f"(?:{p})" for p in c["furniture"]))
 
 
 def _find(view: _View, pattern: re.Pattern[str], start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:

@@ -26,11 +26,14 @@ def _date(text: str) -> dt.date | None:
 def _title_parts(title: str) -> tuple[str | None, int | None]:
     """(agency, year) from a title like 2019年X政府信息公开工作年度报告 or X2022年度…报告."""
     v = _vocab()
-    t = re.sub(r"\s+", "", normalize(title))
+    t = re.sub(r"\s+", "", normalize(title)).lstrip("#").strip("\"'")
     idx = t.find(v["title_suffix"])
     if idx < 0:
         return None, None
     head = t[:idx]
+    if v["cited"].search(head):
+        return None, None  # the suffix inside a cited document's name (《关于印发…年度报告》)
+    head = head.lstrip("\"'")
     m = None
     for m in v["year_title"].finditer(head):
         pass
@@ -43,7 +46,11 @@ def _title_parts(title: str) -> tuple[str | None, int | None]:
 def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, Any]:
     v = _vocab()
     title = doc.header.get("title") or None
-    candidates = [title, doc.title] + [view.raw[i] for i in range(min(len(view.raw), 12))]
+    top = [view.raw[i] for i in range(min(len(view.raw), 12))]
+    # a title wrapped over two lines ("2024年X政府信息公开工作" / "年度报告") is read joined
+    joined = [a.strip() + b.strip() for a, b in zip(top, top[1:])
+              if v["title_suffix"] not in normalize(a).replace(" ", "")]
+    candidates = [title, doc.title] + top + joined
     agency = year = None
     first_title = None
     for i, cand in enumerate(candidates):
@@ -82,11 +89,23 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
         if dates and not normalize(body[-200:])[dates[-1].end():].strip():  # a date that ends the text
             report_date = _date(dates[-1].group(0))
     published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
+    written = None
+    for r in view.raw[:40]:
+        n = normalize(r)
+        if len(r) > 60 or v["stamp_label"].search(n) or _date(r) is None:
+            continue  # a crawler's or archiver's stamp is never the report's date
+        if published is None and v["published_label"].search(n):
+            published = _date(r)
+        elif written is None and v["written_label"].search(n):
+            written = _date(r)
     if published is None:
         for r in view.raw[:6]:
-            if len(r) <= 40 and _date(r) and not v["title_suffix"] in normalize(r):
+            n = normalize(r)
+            if len(r) <= 40 and _date(r) and v["title_suffix"] not in n and not v["stamp_label"].search(n) \
+                    and not v["written_label"].search(n):
                 published = _date(r)
                 break
+    report_date = report_date or written
     if agency is None and doc.header.get("agency"):
         agency = doc.header["agency"]
     return {"agency": agency, "year": year, "report_date": report_date or published, "published": published,

@@ -69,12 +69,19 @@ def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tupl
     return hits
 
 
-def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int]) -> list[_Token]:
-    """The printed values that belong to a label: after it in its row, else in the rows below."""
+def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int],
+             below: bool = True) -> list[_Token]:
+    """The printed values that belong to a label: after it in its row, else (`below`) in the rows
+    below. A cell that starts with another row's numbering ("5.要求…", "（三）不") ends them: that
+    numbering is never a value."""
     ci, m = hit
     tokens: list[_Token] = []
     text_end = limit[1] if limit[0] == ci else len(view.norm[ci])
-    tokens += _flat_tokens(view.raw[ci][m.end():text_end], view.norm[ci][m.end():text_end], view.source[ci])
+    tail_raw, tail = view.raw[ci][m.end():text_end], view.norm[ci][m.end():text_end]
+    tokens += _flat_tokens(tail_raw, tail, view.source[ci])
+    if tokens and tokens[0].kind == "placeholder" and tail[:1] == normalize(tokens[0].text)[:1] and \
+            _GLUED.match(tail):
+        tokens = tokens[1:]  # punctuation glued to the label ("予以公开、": a vertical 三、's glyph), not a value
     if tokens:
         used.add(ci)
     label_block = view.block[ci]
@@ -83,9 +90,11 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
     stop = min(limit[0], len(view.norm) - 1)
     while j <= stop:
         if view.block[j] != value_block:
-            if tokens:
+            if tokens or not below:
                 break
             value_block = view.block[j]
+        if _ROW_NUMBERING.match(view.norm[j]):
+            break
         hi = limit[1] if j == limit[0] else len(view.norm[j])
         if hi <= 0 and j == limit[0]:
             break
@@ -106,5 +115,34 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
     return tokens
 
 
+# A cell that begins with a row's numbering and its label: the next row, not a value.
+_ROW_NUMBERING = re.compile(r"\s*(?:[(\[]\s*(?:[一二三四五六七八九十]{1,2}|\d{1,2})\s*[)\]]|\d{1,2}\s*[.、,]|[一二三四五六七八九十]{1,2}\s*、)\s*[\u4e00-\u9fff]")
+# A placeholder-like character printed right against the label (no space): part of the label.
+_GLUED = re.compile(r"[^\s\d]")
+
+
 # Text with a number that is not at its start: in a row below the label, that is prose, not values.
 _LATE_TEXT = re.compile(r"\s*[^\d\s+-][^\d]*\d")
+
+
+def _band_hits(view: _View, table: Table, region: tuple[Pos, Pos],
+               hits: list[tuple[Row, tuple[int, re.Match[str]]]]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
+    """Rows of a banded table (Table 2) printed out of the template's order: a band's label found
+    once anywhere in the table, in a cell no other row's label holds, is that row's label."""
+    found = {row.key for row, _ in hits}
+    taken = {hit[0] for _, hit in hits}
+    out = list(hits)
+    for row in table.data_rows:
+        if row.key in found or not row.band:
+            continue
+        seen = []
+        pos, end = region
+        while (hit := _find_label(view, table, row, pos, end)) is not None:
+            seen.append(hit)
+            pos = (hit[0], hit[1].end())
+        fresh = [h for h in seen if h[0] not in taken]
+        if len(seen) == 1 and len(fresh) == 1:
+            out.append((row, fresh[0]))
+            taken.add(fresh[0][0])
+    out.sort(key=lambda h: (h[1][0], h[1][1].start()))
+    return out

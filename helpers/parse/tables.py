@@ -4,12 +4,14 @@ one-row layout (Table 4); extra columns and unknown rows."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..template import Table, Template, normalize
+from ..template import Row, Table, Template, normalize
+from .align import ValueRow, align_rows, fuzzy_hits, label_evidence
 from .locate import Pos, _find, _View
-from .rows import _collect, _match_rows
+from .rows import _band_hits, _collect, _match_rows
 from .values import _assign, _cell, _classify, _flat_tokens, _Token
 
 
@@ -40,33 +42,46 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
         if not header_hits:
             return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
         return _assign(template, keys, dtypes, _single_row_tokens(view, table, region, header_hits, len(keys)), units)
-    hits = _match_rows(view, table, region)
-    found = {row.key: (i, hit) for i, (row, hit) in enumerate(hits)}
+    hits = fuzzy_hits(view, table, region, _band_hits(view, table, region, _match_rows(view, table, region)))
     extras = _extra_columns(view, table, region, hits)
     checks: list[str] = []
+    uncertain = [label for spec, label in extras if not spec["certain"]]
+    printed: dict[str, tuple[list[str], list[str], list[str]]] = {}  # row → (keys, printed keys, dtypes)
     for row in table.data_rows:
         cols = table.row_columns(row)
         keys = [f"{table.key}/{row.key}/{c.key}" for c in cols]
-        if row.key not in found:
-            cells += [_cell(k, None, "", "missing", "", "row not found") for k in keys]
-            continue
-        i, hit = found[row.key]
-        limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
-        tokens = _collect(view, hit, limit, used)
-        dtypes = [c.dtype for c in cols]
-        printed = list(keys)
+        pkeys, dtypes = list(keys), [c.dtype for c in cols]
         if not row.columns:  # the extra columns stand among the table's own columns
             for spec, _label in extras:
-                at = printed.index(f"{table.key}/{row.key}/{spec['after']}") + 1
-                printed.insert(at, f"{table.key}/{row.key}/~{spec['key']}")
+                at = pkeys.index(f"{table.key}/{row.key}/{spec['after']}") + 1
+                pkeys.insert(at, f"{table.key}/{row.key}/~{spec['key']}")
                 dtypes.insert(at, "count")
-        uncertain = [label for spec, label in extras if not spec["certain"]] if not row.columns else []
-        if uncertain:
+        printed[row.key] = (keys, pkeys, dtypes)
+    plan = _plan_rows(view, table, region, hits, {k: len(v[1]) for k, v in printed.items()}, used)
+    for row in table.data_rows:
+        keys, pkeys, dtypes = printed[row.key]
+        if row.key in plan.hybrid:
+            cells += [_cell(k, None, "", "missing", "", plan.hybrid[row.key]) for k in keys]
+            continue
+        tokens, cap, how = plan.tokens.get(row.key, (None, "ok", ""))
+        if tokens is None:
+            if row.key in plan.unsure:
+                raw, note = plan.unsure[row.key]
+                cells += [_cell(k, None, raw, "unreadable", "", note) for k in keys]
+            else:
+                cells += [_cell(k, None, "", "missing", "", plan.absent.get(row.key, "row not found")) for k in keys]
+            continue
+        if uncertain and not row.columns:
             cells += [_cell(k, None, " ".join(t.text.strip() for t in tokens), "unreadable", "",
                             f"extra column '{uncertain[0]}' printed where its place among the columns is not "
                             "certain") for k in keys]
             continue
-        row_cells = _assign(template, printed, dtypes, tokens, units)
+        row_cells = _assign(template, pkeys, dtypes, tokens, units)
+        if how:
+            for c in row_cells:
+                if cap == "inferred" and c["status"] == "ok":
+                    c["status"] = "inferred"
+                c["note"] = f"{c['note']}; {how}" if c["note"] else how
         by_col = {c["column"]: c for c in row_cells}
         for spec, _label in extras if not row.columns else ():
             extra = by_col[f"~{spec['key']}"]
@@ -75,6 +90,14 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
                 if abs(sum(p["value"] for p in parts) - extra["value"]) > 1e-9:
                     checks.append(f"{row.key} ({extra['raw']} printed, {sum(p['value'] for p in parts):g} summed)")
         cells += [c for c in row_cells if not c["column"].startswith("~")]
+    for key, (tokens, note) in plan.alone.items():
+        cols = table.column_keys
+        row_cells = _assign(template, [f"{table.key}/{key}/{c}" for c in cols],
+                            [table.columns[c].dtype for c in cols], tokens, units)
+        for c in row_cells:
+            c["note"] = f"{c['note']}; {note}" if c["note"] else note
+        cells += row_cells
+        notes.append(note)
     for spec, label in extras:
         parts = ", ".join(spec.get("sum", ()))
         if not spec["certain"]:
@@ -86,6 +109,157 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
                         (f"; it equals the sum of {parts} wherever all were read" if parts else "")))
     cells += _unknown_rows(view, table, region, hits, used)
     return cells
+
+
+@dataclass
+class _Plan:
+    """Which printed values each data row gets, and how they were placed."""
+
+    tokens: dict[str, tuple[list[_Token], str, str]] = field(default_factory=dict)  # row → (tokens, cap, how)
+    unsure: dict[str, tuple[str, str]] = field(default_factory=dict)  # row → (raw, note)
+    absent: dict[str, str] = field(default_factory=dict)  # row → note for a row printed without values
+    hybrid: dict[str, str] = field(default_factory=dict)  # row → note: printed as its group's one row
+    alone: dict[str, tuple[list[_Token], str]] = field(default_factory=dict)  # other-format key → (tokens, note)
+    fallback: dict[str, list[_Token]] = field(default_factory=dict)  # row → values beside its label, not a row
+
+
+def _fit(tokens: list[_Token], width: int) -> list[_Token] | None:
+    """The tokens as one row of `width` values, or None: trailing blanks past the width dropped, and
+    leading blanks too when the rest are exactly `width` printed values, each a cell of its own (the
+    empty second cell of a label merged over two columns); a single digit run (flattened text) is
+    split later."""
+    t = list(tokens)
+    while len(t) > width and t[-1].kind == "blank":
+        t.pop()
+    extra = len(t) - width
+    rest = t[extra:]
+    if extra > 0 and all(x.kind == "blank" for x in t[:extra]) and all(x.kind != "blank" for x in rest) \
+            and len({x.source for x in rest}) == len(rest):  # each value a cell of its own, none run together
+        t = t[extra:]
+    if len(t) == width or (len(t) == 1 and t[0].run and width > 1):
+        return t
+    return None
+
+
+def _children(table: Table, group: Row) -> list[Row]:
+    """The numbered rows (1. 2. 3.) printed under a group row."""
+    rows = list(table.rows)
+    out = []
+    for row in rows[rows.index(group) + 1:]:
+        if row.group or not (row.number or "").isdigit():
+            break
+        out.append(row)
+    return out
+
+
+def _value_rows(view: _View, region: tuple[Pos, Pos], skip: set[int]) -> list[ValueRow]:
+    """Blocks of the region that hold printed values only (no label text), in printed order."""
+    start, end = region
+    stop = min(end[0], len(view.norm) - 1)
+    out: list[ValueRow] = []
+    ci = start[0] + (1 if start[1] else 0)
+    while ci <= stop:
+        cis = [ci] + [c for c in _block_cells(view, ci) if c <= stop]
+        ci = cis[-1] + 1
+        if any(c in skip for c in cis):
+            continue
+        tokens = _value_cells(view, cis)
+        if tokens and any(t.kind != "blank" for t in tokens):
+            out.append(ValueRow(tokens, cis[0], cis[-1]))
+    return out
+
+
+def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any], widths: dict[str, int],
+               used: set[int]) -> _Plan:
+    """Decide each data row's values: those printed beside its label (an anchor), else the one value
+    row right below a label that stands alone, else what alignment by order and counts allows."""
+    plan = _Plan()
+    data = {row.key for row in table.data_rows}
+    hit_blocks = {view.block[hit[0]] for _, hit in hits}
+    anchors: list[tuple[Row, int, int]] = []
+    loose: list[tuple[Row, int]] = []  # rows whose label is printed without values beside it
+    consumed: set[int] = set()
+    for i, (row, hit) in enumerate(hits):
+        limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
+        took: set[int] = set()
+        tokens = _collect(view, hit, limit, took, below=False)
+        if row.group:
+            width = len(table.columns)
+            fitted = _fit(tokens, width) if tokens and row.alone_as else None
+            kids = _children(table, row)
+            if fitted is not None and kids and not any(r.key in {h.key for h, _ in hits} for r in kids):
+                note = (f"{table.key} prints {row.printed_label} as one row (the other format's layout): kept "
+                        f"as {table.key}/{row.alone_as}/*; its rows {', '.join(r.key for r in kids)} are not "
+                        "printed")
+                plan.alone[row.alone_as] = (fitted, note)
+                for kid in kids:
+                    plan.hybrid[kid.key] = note
+                anchors.append((row, hit[0], max(took | {hit[0]})))
+                used |= took
+            continue
+        if row.key not in data:
+            continue
+        fitted = _fit(tokens, widths[row.key]) if tokens else None
+        if fitted is not None:
+            plan.tokens[row.key] = (fitted, "ok", "")
+            anchors.append((row, hit[0], max(took | {hit[0]})))
+            used |= took
+            consumed |= took
+        else:
+            loose.append((row, hit[0]))
+            if tokens:  # printed beside the label but not one row of values: as printed, unless aligned
+                plan.fallback[row.key] = tokens
+                consumed |= took
+            else:
+                plan.absent[row.key] = "label printed with no values beside it"
+    skip = {ci for ci in range(len(view.block)) if view.block[ci] in hit_blocks} | used
+    value_rows = _value_rows(view, region, skip)
+    # A label standing alone, the one value row right below it, then another label or the table's
+    # end: that row is the label's (the layout of a one-cell-per-line export).
+    for row, ci in loose:
+        below = [v for v in value_rows if v.first > ci]
+        if not below or below[0].width != widths[row.key]:
+            continue
+        v = below[0]
+        block_ok = view.block[v.first] == _next_block(view, ci)
+        alone = len(below) == 1 or view.block[below[1].first] != _next_block(view, v.last)
+        rival = any(_labels_other_row(view, table, c, row) for c in range(ci, v.first)
+                    if view.block[c] in (view.block[ci],))
+        if block_ok and alone and not rival:
+            plan.tokens[row.key] = (v.tokens, "ok", "")
+            plan.unsure.pop(row.key, None)
+            anchors.append((row, ci, v.last))
+            value_rows.remove(v)
+            used |= set(range(v.first, v.last + 1))
+    anchors.sort(key=lambda a: a[1])
+    labelled = {row.key for row in table.data_rows if row.key not in plan.tokens and
+                (row.key in {r.key for r, _ in loose} or label_evidence(view, table, region, row))}
+    open_widths = {k: w for k, w in widths.items() if k not in plan.tokens and k not in plan.hybrid}
+    aligned = align_rows(view, table, region, anchors, value_rows, open_widths, labelled)
+    for key, (tokens, cap, how) in aligned.placed.items():
+        plan.tokens[key] = (tokens, cap, how)
+        plan.unsure.pop(key, None)
+    for key, (raw, note) in aligned.unsure.items():
+        plan.unsure[key] = (raw, note)
+    for key, tokens in plan.fallback.items():
+        if key not in plan.tokens and key not in plan.unsure:
+            plan.tokens[key] = (tokens, "ok", "")  # read as printed: _assign says why it is unreadable
+    for v in value_rows:
+        if any(v.tokens is t for t, _, _ in plan.tokens.values()):
+            used |= set(range(v.first, v.last + 1))
+    return plan
+
+
+def _next_block(view: _View, ci: int) -> int:
+    """The block index after the one holding cell `ci`."""
+    return view.block[ci] + 1
+
+
+def _labels_other_row(view: _View, table: Table, ci: int, row: Row) -> bool:
+    """True if cell `ci` prints the label of a data row other than `row` (two labels, one value row)."""
+    text = view.norm[ci]
+    return any(other is not row and other.pattern.search(text) for other in table.data_rows) and \
+        not row.pattern.search(text)
 
 
 def _single_row_tokens(view: _View, table: Table, region: tuple[Pos, Pos], header_hits: list[Any],
