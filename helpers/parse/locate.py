@@ -35,10 +35,13 @@ def _vocab() -> dict[str, Any]:
     sections = []
     for s in c["sections"]:
         num = re.escape(s["number"])
-        pattern = re.compile(rf"{num}\s*[、.,]\s*[^\d。;!?]{{0,16}}?(?:{s['match']})[^\d。;]{{0,30}}")
+        # the heading's words after the keyword, up to a space or the cell's end (never
+        # into a body run on without a break: that is cut at the canonical heading's end below)
+        pattern = re.compile(rf"{num}\s*[、.,]\s*[^\d。;!?]{{0,16}}?(?:{s['match']})"
+                             rf"(?:[^\d。;\s]{{0,30}}(?=\s|$))?")
         alone = (re.compile(rf"\s*{c['heading_numbering']}(?:{s['alone']})\s*[:.。]?\s*") if s.get("alone")
                  else None)
-        sections.append((s["id"], pattern, alone))
+        sections.append((s["id"], pattern, alone, normalize(s["heading"])))
     return {
         "number": re.compile(number),
         "number_full": re.compile(rf"\s*{number}\s*"),
@@ -120,20 +123,30 @@ def _sections(view: _View) -> dict[str, tuple[Pos, Pos]]:
     found: dict[str, tuple[Pos, Pos]] = {}
     pos: Pos = (0, 0)
     specs = _vocab()["sections"]
-    for k, (sid, pattern, alone) in enumerate(specs):
+    for k, (sid, pattern, alone, heading) in enumerate(specs):
         hit = _find(view, pattern, pos, view.end)
         if hit is None and alone is not None:
             # an unnumbered heading must come before any later section's numbered heading
-            later = [h for _, p, _ in specs[k + 1:] if (h := _find(view, p, pos, view.end)) is not None]
+            later = [h for _, p, _, _ in specs[k + 1:] if (h := _find(view, p, pos, view.end)) is not None]
             bound = min(((h[0], h[1].start()) for h in later), default=view.end)
             hit = _find_alone(view, alone, pos)
             if hit is not None and (hit[0], hit[1].start()) > bound:
                 hit = None
         if hit:
             ci, m = hit
-            found[sid] = ((ci, m.start()), (ci, m.end()))
+            end = m.end() + _heading_rest(view.norm[ci], m.end(), heading)
+            found[sid] = ((ci, m.start()), (ci, end))
             pos = (ci, m.end())
     return found
+
+
+def _heading_rest(text: str, at: int, heading: str) -> int:
+    """How many characters at `at` finish the canonical heading (及改进情况 after 问题) when the body
+    runs on without a break: the longest tail of the heading printed there (two characters or more)."""
+    for i in range(len(heading) - 1):
+        if text.startswith(heading[i:], at):
+            return len(heading) - i
+    return 0
 
 
 def _find_alone(view: _View, pattern: re.Pattern[str], start: Pos) -> tuple[int, re.Match[str]] | None:

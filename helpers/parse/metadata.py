@@ -122,13 +122,14 @@ def _section_texts(view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[st
             lo = body_start[1] if ci == body_start[0] else 0
             hi = end[1] if ci == end[0] else len(view.raw[ci])
             parts.append((view.block[ci], view.raw[ci][lo:hi]))
-        lines: list[str] = []
+        lines: list[list[str]] = []  # the cells of one block, joined once (no quadratic appends)
         last_block = None
         for b, text in parts:
             if b == last_block and lines:
-                lines[-1] += "\t" + text
+                lines[-1].append(text)
             else:
-                lines.append(text)
+                lines.append([text])
             last_block = b
-        out[sid] = "\n".join(x.strip() for x in lines if x.strip())
+        joined = ("\t".join(x).strip() for x in lines)
+        out[sid] = "\n".join(x for x in joined if x)
     return out
