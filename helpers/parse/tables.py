@@ -57,6 +57,20 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
                 pkeys.insert(at, f"{table.key}/{row.key}/~{spec['key']}")
                 dtypes.insert(at, "count")
         printed[row.key] = (keys, pkeys, dtypes)
+    order = _column_order(view, table, region, hits) if not extras else None
+    if order == "unsure":
+        note = (f"{table.key}'s column headers are printed in an order that does not match the template's and "
+                "cannot be aligned column by column; its rows are not read")
+        notes.append(note)
+        return cells + [_cell(k, None, "", "unreadable", "", note)
+                        for row in table.data_rows for k in printed[row.key][0]]
+    if isinstance(order, list):  # the printed header's order: the k-th value is the k-th header's column
+        notes.append(f"{table.key} prints its columns in the order {', '.join(order)}; values read by header")
+        for row in table.data_rows:
+            if not row.columns:
+                keys = printed[row.key][0]
+                dtype = {c.key: c.dtype for c in table.row_columns(row)}
+                printed[row.key] = (keys, [f"{table.key}/{row.key}/{c}" for c in order], [dtype[c] for c in order])
     plan = _plan_rows(view, table, region, hits, {k: len(v[1]) for k, v in printed.items()}, used)
     for row in table.data_rows:
         keys, pkeys, dtypes = printed[row.key]
@@ -248,6 +262,65 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
         if any(v.tokens is t for t, _, _ in plan.tokens.values()):
             used |= set(range(v.first, v.last + 1))
     return plan
+
+
+def _column_order(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]) -> list[str] | str | None:
+    """The order of the columns as the table's header prints them, when it is not the template's.
+
+    Only header rows of whole cells count (a cell that is exactly one column label; text lines that
+    run several labels together are ignored). None: the template's order (or nothing to go by); a
+    list: the printed order of all columns; "unsure": another order that the header does not fix.
+    """
+    if not hits or any(row.columns for row in table.data_rows):
+        return None
+    first = hits[0][1][0]
+    group = next((c.group for c in table.columns.values() if c.group), None)
+    labels = {_SPACE.sub("", normalize(c.label)): c.key for c in table.columns.values()}
+    if group:
+        labels[_SPACE.sub("", normalize(group))] = "~group"
+    rows: list[list[tuple[str, int]]] = []  # per header row: (column key, grid position), printed order
+    ci = region[0][0]
+    while ci < first:
+        cis = [ci] + [c for c in _block_cells(view, ci) if c < first]
+        ci = cis[-1] + 1
+        seq = [(labels[t], _grid_col(view, c, k)) for k, c in enumerate(cis)
+               if (t := _SPACE.sub("", view.norm[c])) in labels]
+        if len(seq) >= 2:
+            rows.append(seq)
+    if not rows:
+        return None
+    want = list(table.columns)
+    rank = {k: i for i, k in enumerate(want)}
+    members = [c.key for c in table.columns.values() if c.group]
+    if group:
+        rank["~group"] = min(rank[m] for m in members) if members else 0
+    if all([rank[k] for k, _ in seq] == sorted(rank[k] for k, _ in seq) for seq in rows):
+        return None
+    at: dict[str, int] = {}
+    flat = next((seq for seq in rows if sorted(k for k, _ in seq) == sorted(want)), None)
+    if flat is not None:
+        at = {k: pos for k, pos in flat}
+    else:
+        top = next((seq for seq in rows if "~group" in {k for k, _ in seq}), None)
+        inner = next((seq for seq in rows if sorted(k for k, _ in seq) == sorted(members)), None)
+        if top is not None and inner is not None:
+            spots = sorted(pos for _, pos in inner)
+            g = dict(top).get("~group")
+            # the group label spans its columns: they stand together, starting under it
+            if g == spots[0] and spots == list(range(spots[0], spots[0] + len(spots))):
+                at = {k: pos for k, pos in top if k != "~group"} | dict(inner)
+    if sorted(at) != sorted(want) or len(set(at.values())) != len(at):
+        return "unsure"
+    return sorted(want, key=lambda k: at[k])
+
+
+_GRID_COL = re.compile(r"\bcol (\d+)")
+
+
+def _grid_col(view: _View, ci: int, k: int) -> int:
+    """A cell's column in its table's grid: from the reader's provenance when it says, else its place."""
+    m = _GRID_COL.search(view.source[ci])
+    return int(m.group(1)) if m else k
 
 
 def _next_block(view: _View, ci: int) -> int:

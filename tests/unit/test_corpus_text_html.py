@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, corpus_dir, corpus_truths, load_truth, truth_misses
+
 from helpers import read_report
 
 TEXT_HTML = [p for p in corpus_truths() if load_truth(p)["form"] in ("text", "html")]
