@@ -1,0 +1,77 @@
+"""The parser on every layout family of issue 11 (sampled; benchmarks/robustness.py runs 10,000):
+no cell is ever silently wrong, and every cell the oracle says a correct parser reads is read."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import read_report
+from helpers.synth import Rendered, random_report
+from helpers.synth.families import FAMILIES, FAMILY_FORMS, judge, random_combination, render_family
+
+from conftest import IN_CI, ci_sample
+
+# Every family in every form where it occurs, one seed each (PDF pairs are the slowest).
+PAIRS = [(fam, form) for fam in FAMILIES for form in FAMILY_FORMS[fam]]
+
+
+def _report(seed: int, family: str | None) -> object:
+    rng = random.Random(seed)
+    template = "2021" if family == "hybrid" or rng.random() < 0.7 else "2019"
+    return random_report(rng.getrandbits(64), template=template, year=2023 if template == "2021" else 2020,
+                         blank_share=rng.choice([0.0, 0.05]), placeholder_share=rng.choice([0.0, 0.03]),
+                         unknown_rows=rng.choice([0, 1]))
+
+
+def _verdicts(out: Rendered, tmp_path: Path) -> pd.DataFrame:
+    path = tmp_path / f"report{out.suffix}"
+    path.write_bytes(out.data)
+    return judge(out.expected, read_report(path).cells)
+
+
+def _assert_right(out: Rendered, v: pd.DataFrame, what: str) -> None:
+    wrong = v[v["verdict"] == "silently_wrong"]
+    assert wrong.empty, (f"{what}: {len(wrong)} cells silently wrong, e.g. "
+                         + "; ".join(f"{r.key} want {r.want_value} {r.want_status}, got {r.got_value} {r.got_status}"
+                                     for r in wrong.head(5).itertuples()))
+    want_ok = v[v["want_status"] == "ok"]
+    missed = want_ok[want_ok["verdict"] != "exact"]
+    assert missed.empty, (f"{what}: {len(missed)} of {len(want_ok)} readable cells not read, e.g. "
+                          + "; ".join(f"{r.key} want {r.want_value}, got {r.got_value} {r.got_status}"
+                                      for r in missed.head(5).itertuples()))
+
+
+@pytest.mark.parametrize(("family", "form"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
+def test_family_is_read_without_a_silently_wrong_cell(family: str, form: str, tmp_path: Path) -> None:
+    seed = 11 * (FAMILIES.index(family) + 1) + FAMILY_FORMS[family].index(form)
+    out = render_family(_report(seed, family), family, form, seed)
+    _assert_right(out, _verdicts(out, tmp_path), f"{family} in {form} (seed {seed})")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_combination_is_read_without_a_silently_wrong_cell(seed: int, tmp_path: Path) -> None:
+    rep = _report(1000 + seed, None)
+    out = random_combination(rep, 1000 + seed)
+    _assert_right(out, _verdicts(out, tmp_path), f"{'+'.join(out.meta['families'])} in {out.form} (seed {seed})")
+
+
+SLOW = ci_sample([(fam, form, s) for fam, form in PAIRS for s in range(5)] + [(None, None, s) for s in range(40)],
+                 40, seed=11)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("family", "form", "seed"), SLOW)
+def test_families_over_more_seeds(family: str | None, form: str | None, seed: int, tmp_path: Path) -> None:
+    base = 5000 + seed * 97
+    rep = _report(base, family)
+    out = random_combination(rep, base) if family is None else render_family(rep, family, str(form), base)
+    _assert_right(out, _verdicts(out, tmp_path), f"{'+'.join(out.meta['families'])} in {out.form} (seed {base})")
+
+
+def test_the_sample_stays_small() -> None:
+    """CI share of this file: one report per family and form plus eight combinations."""
+    assert len(PAIRS) <= 45 and (not IN_CI or len(SLOW) <= 40)
