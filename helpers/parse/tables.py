@@ -43,6 +43,9 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
             return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
         return _assign(template, keys, dtypes, _single_row_tokens(view, table, region, header_hits, len(keys)), units)
     hits = fuzzy_hits(view, table, region, _band_hits(view, table, region, _match_rows(view, table, region)))
+    second = _second_copy(view, table, region, hits)
+    if second is not None:
+        return _two_copies(view, template, table, region, second, units, notes)
     extras = _extra_columns(view, table, region, hits)
     checks: list[str] = []
     uncertain = [label for spec, label in extras if not spec["certain"]]
@@ -135,6 +138,45 @@ class _Plan:
     hybrid: dict[str, str] = field(default_factory=dict)  # row → note: printed as its group's one row
     alone: dict[str, tuple[list[_Token], str]] = field(default_factory=dict)  # other-format key → (tokens, note)
     fallback: dict[str, list[_Token]] = field(default_factory=dict)  # row → values beside its label, not a row
+
+
+def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]) -> Pos | None:
+    """Where a second copy of the table begins (its first rows' labels printed again, with values,
+    after the rows read), or None: a table printed twice is never read from one copy alone."""
+    rows = table.data_rows
+    if table.layout != "rows" or len(hits) < 3:
+        return None
+    last = hits[-1][1]
+    pos: Pos = (last[0], last[1].end())
+    again = [hit for row in rows[:4] if (hit := _find(view, row.pattern, pos, region[1])) is not None]
+    if len(again) < 2:  # one label mentioned again (a note below the table) is not a second table
+        return None
+    first = min(again, key=lambda h: (h[0], h[1].start()))
+    return (first[0], first[1].start())
+
+
+def _two_copies(view: _View, template: Template, table: Table, region: tuple[Pos, Pos], second: Pos,
+                units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
+    """A table printed twice: a cell is read only where both copies print the same; else unreadable."""
+    a = _table_cells(view, template, table, (region[0], second), units, [])
+    b = {(c["table"], c["row"], c["column"]): c for c in _table_cells(view, template, table, (second, region[1]),
+                                                                        units, [])}
+    out, differ = [], 0
+    for c in a:
+        other = b.get((c["table"], c["row"], c["column"]))
+        if c["row"].startswith("unknown:"):
+            out.append(c)
+            continue
+        same = other is not None and other["status"] == c["status"] and other["value"] == c["value"]
+        if same:
+            out.append(c)
+            continue
+        differ += 1
+        raw = f"{c['raw']} | {other['raw'] if other else ''}"
+        out.append(_cell(f"{c['table']}/{c['row']}/{c['column']}", None, raw, "unreadable", c["source"],
+                         f"{table.key} is printed twice and the copies differ here ({raw})"))
+    notes.append(f"{table.key} is printed twice; {differ} cells differ between the copies and are not read")
+    return out
 
 
 def _fit(tokens: list[_Token], width: int) -> list[_Token] | None:
