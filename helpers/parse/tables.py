@@ -329,6 +329,16 @@ def _column_order(view: _View, table: Table, region: tuple[Pos, Pos], hits: list
                if (t := _SPACE.sub("", view.norm[c])) in labels]
         if len(seq) >= 2:
             rows.append(seq)
+        for c in cis:  # a flattened header: every column label run together in one text, in some order
+            run = _labels_in_text(_SPACE.sub("", view.norm[c]), labels)
+            if _complete_run(run, table):
+                rows.append(run)
+    lo = region[0][1] if region[0][0] == first else 0
+    top_hit = next((h for r, h in hits if r is table.data_rows[0]), hits[0][1])
+    hi = top_hit[1].start() if top_hit[0] == first else len(view.norm[first])
+    head = view.norm[first][lo:hi]  # the header run on before the first row's label
+    if _complete_run(run := _labels_in_text(_SPACE.sub("", head), labels), table):
+        rows.append(run)
     if not rows:
         return None
     want = list(table.columns)
@@ -357,6 +367,27 @@ def _column_order(view: _View, table: Table, region: tuple[Pos, Pos], hits: list
 
 
 _GRID_COL = re.compile(r"\bcol (\d+)")
+
+
+def _complete_run(run: list[tuple[str, int]], table: Table) -> bool:
+    """A header text that names every column exactly once and no group label (a one-line header run
+    together): its order is the printed order. A two-row header run together (自然人 法人或其他组织
+    总计 商业企业 …) is the template's own layout and names no other order."""
+    keys = [k for k, _ in run]
+    return sorted(keys) == sorted(table.columns)
+
+
+def _labels_in_text(text: str, labels: dict[str, str]) -> list[tuple[str, int]]:
+    """The column labels a text prints, with their offsets; a label inside a longer one (其他 in
+    法人或其他组织) does not count."""
+    found: list[tuple[int, int, str]] = []
+    for label, key in sorted(labels.items(), key=lambda kv: -len(kv[0])):
+        start = 0
+        while (i := text.find(label, start)) >= 0:
+            start = i + len(label)
+            if not any(a <= i < b for a, b, _ in found):
+                found.append((i, i + len(label), key))
+    return [(key, a) for a, _, key in sorted(found)]
 
 
 def _grid_col(view: _View, ci: int, k: int) -> int:
