@@ -74,6 +74,7 @@ class _View:
     norm: list[str]
     source: list[str]
     block: list[int]
+    table_blocks: frozenset[int] = frozenset()  # blocks that are table rows (not paragraphs)
 
     @property
     def end(self) -> Pos:
@@ -85,6 +86,7 @@ def _view(doc: Document) -> _View:
     part of a number) and page furniture ("— 4 —", "第 4 页") left out."""
     raw, norm, source, block = [], [], [], []
     invisible, furniture = _cleaners()
+    tables = frozenset(b for b, blk in enumerate(doc.blocks) if blk.table)
     for b, blk in enumerate(doc.blocks):
         for cell in blk.cells:
             text = invisible.sub("", cell.text) if invisible.search(cell.text) else cell.text
@@ -95,7 +97,7 @@ def _view(doc: Document) -> _View:
             norm.append(n)
             source.append(cell.source)
             block.append(b)
-    return _View(raw, norm, source, block)
+    return _View(raw, norm, source, block, tables)
 
 
 @lru_cache(maxsize=None)

@@ -148,7 +148,14 @@ def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[
         return None
     last = hits[-1][1]
     pos: Pos = (last[0], last[1].end())
-    again = [hit for row in rows[:4] if (hit := _find(view, row.pattern, pos, region[1])) is not None]
+    again = []
+    for row in rows[:4]:  # the first rows' labels again, in table rows (prose that names them is not a table)
+        at = pos
+        while (hit := _find(view, row.pattern, at, region[1])) is not None:
+            if view.block[hit[0]] in view.table_blocks:
+                again.append(hit)
+                break
+            at = (hit[0], hit[1].end())
     if len(again) < 2:  # one label mentioned again (a note below the table) is not a second table
         return None
     first = min(again, key=lambda h: (h[0], h[1].start()))
@@ -158,9 +165,14 @@ def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[
 def _two_copies(view: _View, template: Template, table: Table, region: tuple[Pos, Pos], second: Pos,
                 units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
     """A table printed twice: a cell is read only where both copies print the same; else unreadable."""
-    a = _table_cells(view, template, table, (region[0], second), units, [])
+    a_notes: list[str] = []
+    a = _table_cells(view, template, table, (region[0], second), units, a_notes)
+    notes.extend(a_notes)
     b = {(c["table"], c["row"], c["column"]): c for c in _table_cells(view, template, table, (second, region[1]),
                                                                         units, [])}
+    read = {c["row"] for c in b.values() if c["status"] in ("ok", "blank", "placeholder")}
+    if len(read) < 3:  # too little of a table there to be a copy of it
+        return a
     out, differ = [], 0
     for c in a:
         other = b.get((c["table"], c["row"], c["column"]))
@@ -339,6 +351,12 @@ def _column_order(view: _View, table: Table, region: tuple[Pos, Pos], hits: list
     head = view.norm[first][lo:hi]  # the header run on before the first row's label
     if _complete_run(run := _labels_in_text(_SPACE.sub("", head), labels), table):
         rows.append(run)
+    # A two-row header run into one sequence (自然人 法人或其他组织 总计, then the five organisations) is
+    # the template's own layout: it names no other order.
+    members_set = {c.key for c in table.columns.values() if c.group}
+    tops = [k for k in table.columns if k not in members_set]
+    canonical = [tops[0], "~group", *tops[1:], *[k for k in table.columns if k in members_set]]
+    rows = [seq for seq in rows if [k for k, _ in seq] != canonical]
     if not rows:
         return None
     want = list(table.columns)
