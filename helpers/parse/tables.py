@@ -108,7 +108,7 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
                     checks.append(f"{row.key} ({extra['raw']} printed, {sum(p['value'] for p in parts):g} summed)")
         cells += [c for c in row_cells if not c["column"].startswith("~")]
     for key, (tokens, note) in plan.alone.items():
-        cols = table.column_keys
+        cols = order if isinstance(order, list) else table.column_keys  # the printed order, as for every row
         row_cells = _assign(template, [f"{table.key}/{key}/{c}" for c in cols],
                             [table.columns[c].dtype for c in cols], tokens, units)
         for c in row_cells:
@@ -140,9 +140,10 @@ class _Plan:
     fallback: dict[str, list[_Token]] = field(default_factory=dict)  # row → values beside its label, not a row
 
 
-def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]) -> Pos | None:
-    """Where a second copy of the table begins (its first rows' labels printed again, with values,
-    after the rows read), or None: a table printed twice is never read from one copy alone."""
+def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any]) -> tuple[Pos, Pos] | None:
+    """Where a second copy of the table stands (its first rows' labels printed again, in table rows,
+    after the rows read): (the first copy's end, the second's start, which holds its own header), or
+    None. A table printed twice is never read from one copy alone."""
     rows = table.data_rows
     if table.layout != "rows" or len(hits) < 3:
         return None
@@ -159,16 +160,16 @@ def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[
     if len(again) < 2:  # one label mentioned again (a note below the table) is not a second table
         return None
     first = min(again, key=lambda h: (h[0], h[1].start()))
-    return (first[0], first[1].start())
+    return (first[0], first[1].start()), pos
 
 
-def _two_copies(view: _View, template: Template, table: Table, region: tuple[Pos, Pos], second: Pos,
-                units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
+def _two_copies(view: _View, template: Template, table: Table, region: tuple[Pos, Pos],
+                second: tuple[Pos, Pos], units: dict[str, str], notes: list[str]) -> list[dict[str, Any]]:
     """A table printed twice: a cell is read only where both copies print the same; else unreadable."""
     a_notes: list[str] = []
-    a = _table_cells(view, template, table, (region[0], second), units, a_notes)
+    a = _table_cells(view, template, table, (region[0], second[0]), units, a_notes)
     notes.extend(a_notes)
-    b = {(c["table"], c["row"], c["column"]): c for c in _table_cells(view, template, table, (second, region[1]),
+    b = {(c["table"], c["row"], c["column"]): c for c in _table_cells(view, template, table, (second[1], region[1]),
                                                                         units, [])}
     read = {c["row"] for c in b.values() if c["status"] in ("ok", "blank", "placeholder")}
     if len(read) < 3:  # too little of a table there to be a copy of it
@@ -347,7 +348,7 @@ def _column_order(view: _View, table: Table, region: tuple[Pos, Pos], hits: list
                 rows.append(run)
     lo = region[0][1] if region[0][0] == first else 0
     top_hit = next((h for r, h in hits if r is table.data_rows[0]), hits[0][1])
-    hi = top_hit[1].start() if top_hit[0] == first else len(view.norm[first])
+    hi = top_hit[1].end() if top_hit[0] == first else len(view.norm[first])  # its lead may hold header text
     head = view.norm[first][lo:hi]  # the header run on before the first row's label
     if _complete_run(run := _labels_in_text(_SPACE.sub("", head), labels), table):
         rows.append(run)

@@ -1106,7 +1106,21 @@ def _render_docx(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
         d.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
     buf = io.BytesIO()
     d.save(buf)
-    return buf.getvalue(), _expected_rows(report, texts)
+    return _fixed_zip(buf.getvalue()), _expected_rows(report, texts)
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """The same zip with every member dated 1980-01-01: one seed gives the same bytes at any time
+    (python-docx stamps members with the current time)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
 
 
 def _positions(grid: list[list[_G]]) -> list[list[int]]:

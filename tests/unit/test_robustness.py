@@ -47,9 +47,9 @@ def _assert_right(out: Rendered, v: pd.DataFrame, what: str) -> None:
 
 # Known misses of today's parser (issue 11 in progress): a list that only shrinks. strict=True: a
 # case that starts passing fails here until it is taken off the list.
-KNOWN = {"cuts-html", "detached-markdown", "duplicate-text", "labels-flat", "labels-html", "permute-flat",
+KNOWN = {"cuts-html", "detached-markdown", "duplicate-text", "labels-flat", "labels-html",
          "spaces-flat", "vertical-flat"}
-KNOWN_COMBINATIONS = {1, 5, 6, 7}
+KNOWN_COMBINATIONS = {1, 6}
 
 
 def _known(ids: list[str], known: set[str]) -> list[object]:
