@@ -198,7 +198,7 @@ def align_rows(view: _View, table: Table, region: tuple[Pos, Pos], anchors: list
     rows = table.data_rows
     index = {row.key: k for k, row in enumerate(rows)}
     marks = [(-1, region[0][0] - 1, region[0][0] - 1)] + \
-        [(index[r.key], first, last) for r, first, last in anchors if r.key in index] + \
+        _increasing([(index[r.key], first, last) for r, first, last in anchors if r.key in index]) + \
         [(len(rows), 10**12, 10**12)]
     for (ka, _fa, la), (kb, fb, _lb) in zip(marks, marks[1:]):
         if kb <= ka:
@@ -228,6 +228,17 @@ def align_rows(view: _View, table: Table, region: tuple[Pos, Pos], anchors: list
             for row in gap_rows:
                 out.unsure[row.key] = (raw, note)
     return out
+
+
+def _increasing(marks: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The longest run of anchors (in printed order) whose template rows increase too: an anchor
+    printed out of order keeps its own values but bounds no gap."""
+    marks = sorted(marks, key=lambda m: m[1])
+    best: list[list[tuple[int, int, int]]] = []
+    for m in marks:
+        prev = max((b for b in best if b[-1][0] < m[0]), key=len, default=[])
+        best.append(prev + [m])
+    return max(best, key=len, default=[])
 
 
 def _between(rows: list[Row], ka: int, kb: int) -> str:

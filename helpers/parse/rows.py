@@ -146,3 +146,27 @@ def _band_hits(view: _View, table: Table, region: tuple[Pos, Pos],
             taken.add(fresh[0][0])
     out.sort(key=lambda h: (h[1][0], h[1][1].start()))
     return out
+
+
+def _anchored_hits(view: _View, table: Table, region: tuple[Pos, Pos],
+                   hits: list[tuple[Row, tuple[int, re.Match[str]]]]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
+    """Rows the ordered search skipped (a later row's label printed, detached, before them) whose
+    label stands once in the table with values beside it in its own table row: that row is theirs."""
+    found = {row.key for row, _ in hits}
+    taken = {hit[0] for _, hit in hits}
+    out = list(hits)
+    for row in table.data_rows:
+        if row.key in found:
+            continue
+        seen = []
+        pos, end = region
+        while (hit := _find_label(view, table, row, pos, end)) is not None:
+            seen.append(hit)
+            pos = (hit[0], hit[1].end())
+        with_values = [h for h in seen if h[0] not in taken and view.block[h[0]] in view.table_blocks
+                       and _collect(view, h, end, set(), below=False)]
+        if len(seen) == 1 and len(with_values) == 1:
+            out.append((row, with_values[0]))
+            taken.add(with_values[0][0])
+    out.sort(key=lambda h: (h[1][0], h[1][1].start()))
+    return out

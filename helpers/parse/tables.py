@@ -11,7 +11,7 @@ from typing import Any
 from ..template import Row, Table, Template, normalize
 from .align import ValueRow, align_rows, fuzzy_hits, label_evidence
 from .locate import Pos, _find, _View
-from .rows import _band_hits, _collect, _match_rows
+from .rows import _anchored_hits, _band_hits, _collect, _match_rows
 from .values import _assign, _cell, _classify, _flat_tokens, _Token
 
 
@@ -42,7 +42,8 @@ def _table_cells(view: _View, template: Template, table: Table, region: tuple[Po
         if not header_hits:
             return [_cell(k, None, "", "missing", "", "table header not found") for k in keys]
         return _assign(template, keys, dtypes, _single_row_tokens(view, table, region, header_hits, len(keys)), units)
-    hits = fuzzy_hits(view, table, region, _band_hits(view, table, region, _match_rows(view, table, region)))
+    hits = _match_rows(view, table, region)
+    hits = fuzzy_hits(view, table, region, _anchored_hits(view, table, region, _band_hits(view, table, region, hits)))
     second = _second_copy(view, table, region, hits)
     if second is not None:
         return _two_copies(view, template, table, region, second, units, notes)
@@ -285,6 +286,8 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
     value_rows = _value_rows(view, region, skip)
     # A label standing alone, the one value row right below it, then another label or the table's
     # end: that row is the label's (the layout of a one-cell-per-line export).
+    loose_cells = {ci for _, ci in loose}
+    block_cells: dict[int, list[int]] = {}
     for row, ci in loose:
         below = [v for v in value_rows if v.first > ci]
         if not below or below[0].width != widths[row.key]:
@@ -292,8 +295,11 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
         v = below[0]
         block_ok = view.block[v.first] == _next_block(view, ci)
         alone = len(below) == 1 or view.block[below[1].first] != _next_block(view, v.last)
-        rival = any(_labels_other_row(view, table, c, row) for c in range(ci, v.first)
-                    if view.block[c] in (view.block[ci],))
+        block = [c for c in range(len(view.block)) if view.block[c] == view.block[ci]] \
+            if ci not in block_cells else block_cells[ci]
+        block_cells[ci] = block
+        # another row's label anywhere in the label's block (two labels, one value row): not this one's
+        rival = any(c != ci and (_labels_other_row(view, table, c, row) or c in loose_cells) for c in block)
         if block_ok and alone and not rival:
             plan.tokens[row.key] = (v.tokens, "ok", "")
             plan.unsure.pop(row.key, None)
