@@ -47,7 +47,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..template import Row, get_template, read_data
+from ..template import Row, common, get_template, read_data
 from . import (
     SynthReport,
     Rendered,
@@ -256,27 +256,47 @@ def _labels(grids: Grids, plan: _Plan) -> None:
                         c.text = variant
 
 
-def _spread(grid: list[list[_G]], r0: int, col: int) -> None:
-    """A merged label cell at (row r0, position col) printed one glyph per row it spans."""
+def _glyphs(text: str) -> list[str]:
+    """A label's glyphs as a vertical label prints them: its numbering (三、 （三）) as one piece and
+    a glyph that reads as a placeholder (一) kept with the one before it: alone in a row it could
+    be taken for a cell."""
+    words = set(common()["cells"]["placeholders"])
+    number = re.match(r"[（(][^）)]*[）)]|[一二三四五六七八九十]+、", text)
+    out: list[str] = [number.group(0)] if number else []
+    for ch in text[number.end() if number else 0:]:
+        if out and ch in words:
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def _spread(grid: list[list[_G]], r0: int, col: int, inside: bool = False) -> None:
+    """A merged label cell at (row r0, position col) printed one glyph per row it spans; `inside`:
+    each glyph between the row's own label and its values (a text layer's reading order)."""
     cell = grid[r0][col]
-    glyphs = list(cell.text)
+    glyphs = _glyphs(cell.text)
     n = cell.rs
     start = max(0, (n - len(glyphs)) // 2)
     for k in range(n):
         row = grid[r0 + k]
-        i = start
-        text = glyphs[k - i] if 0 <= k - i < len(glyphs) else ""
-        if k == n - 1 and k - i < len(glyphs) - 1:
-            text = "".join(glyphs[k - i:])  # more glyphs than rows: the rest on the last row
-        row[col] = _G(text, kind="label")
+        text = glyphs[k - start] if 0 <= k - start < len(glyphs) else ""
+        if k == n - 1 and k - start < len(glyphs) - 1:
+            text = "".join(glyphs[max(0, k - start):])  # more glyphs than rows: the rest on the last row
+        row[col] = _G("" if inside else text, kind="label")
+        if inside and text:
+            at = next(i for i, c in enumerate(row) if c.kind == "value")
+            row.insert(at, _G(text, kind="label"))
 
 
 def _vertical(grids: Grids, plan: _Plan) -> None:
-    """The results group label (and some sub-group labels) one glyph per data row."""
+    """The results group label (and some sub-group labels) one glyph per data row; in text and
+    Markdown (a PDF text layer's order) sometimes inside the rows, between label and values."""
     grid = grids["requests"]
+    inside = plan.form in ("text", "markdown") and plan.rng.random() < 0.5
     for r, row in enumerate(grid):
         if row and row[0].kind == "label" and row[0].rs > 3:
-            _spread(grid, r, 0)
+            _spread(grid, r, 0, inside)
             break
     for r, row in enumerate(grid):
         if len(row) > 1 and row[1].kind == "label" and row[1].rs > 2 and plan.rng.random() < 0.3:
@@ -345,7 +365,12 @@ def _table2_bands(grid: list[list[_G]], rng: random.Random, as_lines: bool) -> l
             rng.shuffle(order)
         return [row for i in order for row in bands[i]]
     width = _grid_width(grid)
-    loose = [i for i in range(1, len(bands)) if rng.random() < 0.7] or [len(bands) - 1]
+    # Only bands whose every cell prints something: in a plain line a blank cell leaves no trace.
+    full = [i for i in range(1, len(bands))
+            if all(c.text.strip() for row in bands[i] for c in row if c.kind == "value")]
+    loose = [i for i in full if rng.random() < 0.7] or full[-1:]
+    if not loose:
+        return grid
     out: list[list[_G]] = []
     for i in loose:
         for row in bands[i]:
