@@ -108,6 +108,8 @@ def _words() -> dict[str, Any]:
 
 @dataclass
 class _Plan:
+    """One rendering: the report, form and families, and what the families chose (for the oracle)."""
+
     report: SynthReport
     form: str
     rng: random.Random
@@ -116,7 +118,6 @@ class _Plan:
     differ: set[str] = field(default_factory=set)        # cells whose duplicated copies differ
     hybrid: dict[str, str] = field(default_factory=dict)  # other_handling column → printed text
     cuts: tuple[str, ...] = ()
-    done: bool = False
 
 
 Grids = dict[str, list[list[_G]]]
@@ -669,7 +670,8 @@ def _spaces(text: str, plan: _Plan, expected: dict[str, dict[str, Any]]) -> str:
         run = str(expected[keys[0]]["raw"])
         if not re.fullmatch(r"\d{2,}", run) or any(expected[k]["raw"] != run for k in keys):
             continue
-        m = re.compile(r"(?<![\d.+\-])" + re.escape(run) + r"(?![\d.])").search(text, at, end)
+        # The run ends where the next label's numbering may begin (00000002.其他…).
+        m = re.compile(r"(?<![\d.+\-])" + re.escape(run) + r"(?!\.|\d(?![.、]))").search(text, at, end)
         if not m:
             continue
         at = m.end()
