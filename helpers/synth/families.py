@@ -93,6 +93,7 @@ _CUT = "\ue000"    # end the table here and start another
 _LINE = "\ue001"   # a line of text outside any table
 _VROW = "\ue002"   # a value row with no label (Markdown `| v | v | … |`), values joined by _SEP
 _SEP = "\x1f"
+_GLYPH = "glyph"   # the key of a label cell holding a glyph of a vertical label
 _NUMBER = re.compile(r"[+\-]?\d+(?:\.\d+)?")
 
 
@@ -284,10 +285,10 @@ def _spread(grid: list[list[_G]], r0: int, col: int, inside: bool = False) -> No
         text = glyphs[k - start] if 0 <= k - start < len(glyphs) else ""
         if k == n - 1 and k - start < len(glyphs) - 1:
             text = "".join(glyphs[max(0, k - start):])  # more glyphs than rows: the rest on the last row
-        row[col] = _G("" if inside else text, kind="label")
+        row[col] = _G("" if inside else text, kind="label", key=_GLYPH if text and not inside else None)
         if inside and text:
             at = next(i for i, c in enumerate(row) if c.kind == "value")
-            row.insert(at, _G(text, kind="label"))
+            row.insert(at, _G(text, kind="label", key=_GLYPH))
 
 
 def _vertical(grids: Grids, plan: _Plan) -> None:
@@ -343,7 +344,8 @@ def _table3_per_row(grid: list[list[_G]], rng: random.Random) -> list[list[_G]]:
     width = _grid_width(grid)
     out = grid[:first]
     for row in grid[first:]:
-        labels = [c.text for c in row if c.kind == "label" and c.text]
+        glyphs = [c.text for c in row if c.kind == "label" and c.text and c.key == _GLYPH]
+        labels = glyphs + [c.text for c in row if c.kind == "label" and c.text and c.key != _GLYPH]
         vals = [c for c in row if c.kind == "value"]
         out.append(_mark(_CUT, cs=width))
         for group in labels[:-1]:
