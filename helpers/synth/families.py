@@ -26,6 +26,8 @@ the generator's own choices (what it printed where), never from the parser:
 - `invisible`  format characters (soft hyphen, zero-width, bidi marks, …) inside numbers: `ok`.
 - `duplicate`  another report's Table 3 printed before the report's own: cells where the two copies
                differ `unreadable`, cells where they agree `ok`.
+- `metadata`   the title dressed (`# …`, quotation marks) and a cited document name that holds the
+               title suffix printed after it: cells as printed; the agency and year are the report's.
 
 `render_family(report, family, form, rng)` renders one family, `render_families` several at once,
 `random_combination` draws a compatible set; `FAMILY_FORMS` says where each occurs.
@@ -67,7 +69,7 @@ from . import (
 __all__ = ["FAMILIES", "FAMILY_FORMS", "VERDICTS", "judge", "random_combination", "render_families", "render_family"]
 
 FAMILIES = ("labels", "detached", "vertical", "hybrid", "furniture", "cuts", "spaces", "permute", "invisible",
-            "duplicate")
+            "duplicate", "metadata")
 # The forms where each family occurs (and that the generator can print it in).
 FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "labels": ("text", "markdown", "html", "docx", "pdf", "flat"),
@@ -80,13 +82,14 @@ FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "permute": ("text", "markdown", "html", "docx", "pdf", "flat"),
     "invisible": ("text", "markdown", "html", "docx"),
     "duplicate": ("text", "markdown", "html", "docx"),
+    "metadata": ("text", "markdown", "html"),
 }
 # Pairs that are not combined (each changes the same rows in ways that would need a joint oracle).
 _CLASH = {frozenset(p) for p in [("duplicate", "hybrid"), ("duplicate", "detached"), ("duplicate", "cuts"),
                                  ("detached", "vertical")]}
 # Grid steps run in this order whatever order the families were asked in.
 _ORDER = ("hybrid", "permute", "invisible", "labels", "vertical", "duplicate", "cuts", "detached",
-          "furniture", "spaces")
+          "furniture", "spaces", "metadata")
 
 # Marker characters (private use) for rows the form post-processing turns into layout.
 _CUT = "\ue000"    # end the table here and start another
@@ -691,6 +694,30 @@ def _spaces(text: str, plan: _Plan, expected: dict[str, dict[str, Any]]) -> str:
     return text
 
 
+def _metadata(text: str, plan: _Plan) -> str:
+    """The title dressed (Markdown `#`, quotation marks, …) and a cited document whose name holds
+    the title suffix (and sometimes a year) printed right after it."""
+    rng, w, rep = plan.rng, _words(), plan.report
+    suffix = common()["metadata"]["title_suffix"]
+    dress = rng.choice(w["title_dress_forms"][plan.form])
+    cited = rng.choice(w["cited_documents"]).format(year=rep.year)
+    if plan.form == "html":
+        body = max(0, text.find("<body"))
+        m = re.compile(r">([^<>]*" + re.escape(htmlmod.escape(rep.agency)) + r"[^<>]*" + suffix + r"[^<>]*)<").search(
+            text, body)
+        if not m:
+            return text
+        end = text.find("</p>", m.end(1))
+        text = text[:end + 4] + f"<p>{htmlmod.escape(cited)}</p>" + text[end + 4:]
+        return text[:m.start(1)] + htmlmod.escape(dress.format(title=htmlmod.unescape(m.group(1)))) + text[m.end(1):]
+    lines = text.split("\n")
+    at = next((i for i, line in enumerate(lines) if rep.agency in line and suffix in line), None)
+    if at is None:
+        return "\n".join([cited, ""] + lines)
+    lines[at:at + 1] = [dress.format(title=lines[at]), "", cited]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # The oracle
 
@@ -785,6 +812,8 @@ def render_families(report: SynthReport, families: Sequence[str], form: str, rng
             text = _furniture(text, plan, title)
         if "spaces" in families:
             text = _spaces(text, plan, expected)
+        if "metadata" in families:
+            text = _metadata(text, plan)
         data = text.encode(encoding, errors="xmlcharrefreplace")
     _fix_expected(plan, expected)
     meta = {**out.meta, "families": families, "cuts": plan.cuts, "inferred_rows": sorted(plan.inferred),

@@ -206,3 +206,13 @@ def test_judge_names_silently_wrong_overconfident_exact_and_flagged() -> None:
     v = judge(exp, got).set_index("key")["verdict"].to_dict()
     assert v == {"t/a/x": "exact", "t/b/x": "silently_wrong", "t/c/x": "silently_wrong", "t/d/x": "overconfident",
                  "t/e/x": "exact", "t/f/x": "flagged"}
+
+
+@pytest.mark.parametrize("form", ["text", "markdown", "html"])
+def test_metadata_dresses_the_title_and_cites_a_document_named_like_a_report(form: str) -> None:
+    rep = _rep(81)
+    plain, dressed = render_families(rep, [], form, 2), render_family(rep, "metadata", form, 2)
+    text = _text(dressed)
+    assert "《" in text.split("一、总体情况")[0] and _text(plain) != text
+    assert dressed.expected.equals(plain.expected)
+    assert dressed.meta["agency"] == rep.agency and dressed.meta["year"] == rep.year
