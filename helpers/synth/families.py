@@ -40,6 +40,8 @@ import copy
 import difflib
 import functools
 import html as htmlmod
+import importlib
+import pkgutil
 import random
 import re
 import sys
@@ -522,9 +524,13 @@ def _unmark(grids: Grids) -> None:
 def _grid_hook(plan: _Plan) -> Iterator[None]:
     """While rendering, every renderer's `_grids` returns the grids with the plan's families applied."""
     base = __name__.rsplit(".", 1)[0]
+    for info in pkgutil.iter_modules(importlib.import_module(base).__path__):
+        importlib.import_module(f"{base}.{info.name}")  # a renderer imported later would escape the hook
     mods = [m for name, m in list(sys.modules.items())
             if (name == base or name.startswith(base + ".")) and m is not sys.modules[__name__]
             and callable(getattr(m, "_grids", None))]
+    if not mods:
+        raise RuntimeError(f"no module of {base} has `_grids`: the families cannot reach the renderers")
     saved = [(m, m._grids) for m in mods]
 
     def wrap(original: Callable[..., Grids]) -> Callable[..., Grids]:
