@@ -103,7 +103,7 @@ def drop_lines(text: str, kind: str, rng: random.Random) -> str | None:
             text = text[:m.start()] + text[m.end():]
         return text
     if kind == "flat":  # a row (its label and its digit run) dropped: no two runs run together
-        rows = list(re.finditer(r"(?:\d\.|（[一二三四五六七]）)[\u4e00-\u9fff“”、，（）]{2,40}?\d+", text[a:b]))
+        rows = list(_FLAT_ROW.finditer(text[a:b]))
         if not rows:
             return None
         m = rng.choice(rows)
@@ -114,6 +114,11 @@ def drop_lines(text: str, kind: str, rng: random.Random) -> str | None:
     for i in sorted(rng.sample(cands, min(len(cands), rng.randint(1, 3))), reverse=True):
         del lines[i]
     return "\n".join(lines)
+
+
+# A flattened Table 3 row: numbered label, then its digit run, which ends where the next label's
+# numbering (2. 3、) begins.
+_FLAT_ROW = re.compile(r"(?:\d[.、]|（[一二三四五六七]）)[\u4e00-\u9fff“”、，（）]{2,40}? ?\d+?(?=\d[.、]|[^\d.、]|$)")
 
 
 def _t3_rows_html(text: str) -> list[re.Match[str]]:
@@ -152,6 +157,12 @@ def swap_rows(text: str, kind: str, rng: random.Random) -> str | None:
         x, y = rng.choice(pairs)
         lines[x], lines[y] = lines[y], lines[x]
         return "\n".join(lines)
+    if kind == "flat":
+        rows = [m for m in _FLAT_ROW.finditer(text, a, b) if m.group(0)[0].isdigit()]
+        if len(rows) < 2:
+            return None
+        x, y = sorted(rng.sample(rows, 2), key=lambda m: m.start())
+        return text[:x.start()] + y.group(0) + text[x.end():y.start()] + x.group(0) + text[y.end():]
     if kind == "word":
         blocks = _word_blocks(lines, lo, hi)
         full = [bl for bl in blocks if len(bl) == 8 and not _is_value(lines[bl[0]].strip())]
