@@ -26,6 +26,9 @@ the generator's own choices (what it printed where), never from the parser:
 - `invisible`  format characters (soft hyphen, zero-width, bidi marks, …) inside numbers: `ok`.
 - `duplicate`  another report's Table 3 printed before the report's own: cells where the two copies
                differ `unreadable`, cells where they agree `ok`.
+- `omitted`    Table 3 outcome rows not printed (a run, e.g. all between （二） and （七）, or a few):
+               their cells `missing`, the others `ok` (a label word inside another label must not
+               pull a printed row onto an unprinted one).
 - `metadata`   the title dressed (`# …`, quotation marks) and a cited document name that holds the
                title suffix printed after it: cells as printed; the agency and year are the report's.
 
@@ -71,7 +74,7 @@ from . import (
 __all__ = ["FAMILIES", "FAMILY_FORMS", "VERDICTS", "judge", "random_combination", "render_families", "render_family"]
 
 FAMILIES = ("labels", "detached", "vertical", "hybrid", "furniture", "cuts", "spaces", "permute", "invisible",
-            "duplicate", "metadata")
+            "duplicate", "metadata", "omitted")
 # The forms where each family occurs (and that the generator can print it in).
 FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "labels": ("text", "markdown", "html", "docx", "pdf", "flat"),
@@ -85,12 +88,13 @@ FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "invisible": ("text", "markdown", "html", "docx"),
     "duplicate": ("text", "markdown", "html", "docx"),
     "metadata": ("text", "markdown", "html"),
+    "omitted": ("text", "markdown", "html", "docx", "pdf", "flat"),
 }
 # Pairs that are not combined (each changes the same rows in ways that would need a joint oracle).
-_CLASH = {frozenset(p) for p in [("duplicate", "hybrid"), ("duplicate", "detached"), ("duplicate", "cuts"),
+_CLASH = {frozenset(p) for p in [("omitted", "hybrid"), ("omitted", "duplicate"), ("duplicate", "hybrid"), ("duplicate", "detached"), ("duplicate", "cuts"),
                                  ("detached", "vertical")]}
 # Grid steps run in this order whatever order the families were asked in.
-_ORDER = ("hybrid", "permute", "invisible", "labels", "vertical", "duplicate", "cuts", "detached",
+_ORDER = ("omitted", "hybrid", "permute", "invisible", "labels", "vertical", "duplicate", "cuts", "detached",
           "furniture", "spaces", "metadata")
 
 # Marker characters (private use) for rows the form post-processing turns into layout.
@@ -123,6 +127,7 @@ class _Plan:
     inferred: set[str] = field(default_factory=set)      # row keys printed with no label text at all
     differ: set[str] = field(default_factory=set)        # cells whose duplicated copies differ
     hybrid: dict[str, str] = field(default_factory=dict)  # other_handling column → printed text
+    omitted: set[str] = field(default_factory=set)       # Table 3 row keys not printed
     cuts: tuple[str, ...] = ()
 
 
@@ -178,6 +183,44 @@ def _hybrid(grids: Grids, plan: _Plan) -> None:
     first = grid[idx[0]]
     new = [first[0] if first[0].kind != "cont" else _cont(), _G(label, cs=2)] + values
     grid[idx[0]:idx[-1] + 1] = [new]
+
+
+def _drop_row(grid: list[list[_G]], r: int) -> None:
+    """Remove grid row r keeping the merges: a merged cell it starts moves to the next row, a merged
+    cell it continues loses a row."""
+    for i, cell in enumerate(grid[r]):
+        if cell.kind == "cont":
+            up = r - 1
+            while up >= 0 and (i >= len(grid[up]) or grid[up][i].kind == "cont"):
+                up -= 1
+            if up >= 0:
+                grid[up][i].rs -= 1
+        elif cell.rs > 1:
+            cell.rs -= 1
+            grid[r + 1][i] = cell
+    del grid[r]
+
+
+def _omitted(grids: Grids, plan: _Plan) -> None:
+    """Table 3 outcome rows not printed: a run of them (those between （二） and （七）, say) or a few
+    scattered ones; a group whose rows are all gone loses its label too."""
+    grid = grids["requests"]
+    tmpl = get_template(plan.report.template)
+    outcome = [r.key for r in tmpl.tables["table_3"].data_rows if _level(r) >= 2 and r.key != "results_total"]
+    roll = plan.rng.random()
+    if roll < 0.25:  # everything between （二） and （七）: 部分公开's label holds the word 其他
+        gone = set(outcome[outcome.index("partial") + 1:])
+    elif roll < 0.6:
+        a = plan.rng.randrange(len(outcome))
+        gone = set(outcome[a:a + plan.rng.randint(1, len(outcome) - a)])
+    else:
+        gone = set(plan.rng.sample(outcome, plan.rng.randint(1, 4)))
+    if len(gone) == len(outcome):
+        gone.discard(outcome[0])
+    plan.omitted = gone
+    for r in range(len(grid) - 1, -1, -1):
+        if _row_key(grid[r]) in gone:
+            _drop_row(grid, r)
 
 
 def _permute(grids: Grids, plan: _Plan) -> None:
@@ -506,7 +549,7 @@ def _detached(grids: Grids, plan: _Plan) -> None:
 
 
 _GRID_STEPS: dict[str, Callable[[Grids, _Plan], None]] = {
-    "hybrid": _hybrid, "permute": _permute, "invisible": _invisible, "labels": _labels, "vertical": _vertical,
+    "omitted": _omitted, "hybrid": _hybrid, "permute": _permute, "invisible": _invisible, "labels": _labels, "vertical": _vertical,
     "cuts": _cuts, "detached": _detached,
 }
 
@@ -735,6 +778,9 @@ def _fix_expected(plan: _Plan, expected: dict[str, dict[str, Any]]) -> None:
             rec["status"] = "inferred"
         if key in plan.differ:
             rec.update(value=None, status="unreadable")
+    for key, rec in expected.items():
+        if key.startswith("table_3/") and key.split("/")[1] in plan.omitted:
+            rec.update(value=None, status="missing", raw="")
     if plan.hybrid:
         for key, rec in expected.items():
             if key.startswith("table_3/oth_"):

@@ -216,3 +216,19 @@ def test_metadata_dresses_the_title_and_cites_a_document_named_like_a_report(for
     assert "《" in text.split("一、总体情况")[0] and _text(plain) != text
     assert dressed.expected.equals(plain.expected)
     assert dressed.meta["agency"] == rep.agency and dressed.meta["year"] == rep.year
+
+
+@pytest.mark.parametrize("form", ["markdown", "html"])
+def test_omitted_rows_are_not_printed_and_expected_missing(form: str) -> None:
+    rep = _rep(91)
+    t3rows = get_template("2021").tables["table_3"].rows
+    for seed in range(6):
+        out = render_family(rep, "omitted", form, seed)
+        e = out.expected[out.expected["table"] == "table_3"]
+        gone = set(e[e["status"] == "missing"]["row"])
+        assert gone and "results_total" not in gone
+        t3 = _table3(_text(out))
+        for row in t3rows:
+            if row.key in gone:
+                words = [w for w in row.match if not any(w in r.label for r in t3rows if r.key != row.key)]
+                assert not any(w in t3 for w in words), f"{row.key} printed although omitted"
