@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -61,7 +63,8 @@ def make_report(seed: int, group: str) -> tuple[Any, Any]:
 
 
 def run_one(task: tuple[int, str]) -> dict[str, Any]:
-    """Generate, parse and judge one report; a parse error counts every cell as flagged."""
+    """Generate, parse and judge one report; a refused file or a crash counts every cell as flagged
+    (and is listed), so that one bad parse never stops the run."""
     seed, group = task
     rep, out = make_report(seed, group)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,10 +73,10 @@ def run_one(task: tuple[int, str]) -> dict[str, Any]:
         try:
             parsed = read_report(path)
             cells, agency, year, error = parsed.cells, parsed.agency, parsed.year, None
-        except OgiError as exc:
-            import pandas as pd
+        except Exception as exc:  # noqa: BLE001 - a refusal (OgiError) or a crash: counted, never fatal
+            kind = "refused" if isinstance(exc, OgiError) else "CRASH"
             cells, agency, year, error = pd.DataFrame(columns=["table", "row", "column", "value", "status"]), \
-                None, None, f"{type(exc).__name__}: {exc}"
+                None, None, f"{kind} {type(exc).__name__}: {exc}"
     verdicts = judge(out.expected, cells)
     counts = verdicts["verdict"].value_counts().to_dict()
     wrong = verdicts[verdicts["verdict"] == "silently_wrong"]
