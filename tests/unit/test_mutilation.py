@@ -29,6 +29,7 @@ INVISIBLE = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060
              "\u2064", "\ufe0f", "\u202a", "\u202c", "\u202d", "\u2066", "\u2069"]
 ENTITIES = ["&shy;", "&#8203;", "&#x200B;", "&#8206;", "&#8288;"]
 T3_MARK = "本年新收"
+T3_TITLE = "收到和处理政府信息公开申请情况"
 ORG = ["商业企业", "科研机构", "社会公益组织", "法律服务机构"]
 REPORTS = [p for p in corpus_truths()
            if Path(load_truth(p)["_report"]).suffix in (".txt", ".md", ".html", ".docx")]
@@ -60,7 +61,7 @@ def _t3_span(text: str) -> tuple[int, int]:
     """Character span of Table 3: from its title (or table start) to Table 4's title (numbering
     included). Only called on texts that hold Table 3's first row label."""
     at = text.find(T3_MARK)
-    start = max(text.rfind("收到和处理政府信息公开申请情况", 0, at), text.rfind("<table", 0, at))
+    start = max(text.rfind(T3_TITLE, 0, at), text.rfind("<table", 0, at))
     end = text.find("行政诉讼情况", at)
     if end < 0:
         return (start if start >= 0 else at), len(text)
@@ -118,7 +119,8 @@ def drop_lines(text: str, kind: str, rng: random.Random) -> str | None:
 
 # A flattened Table 3 row: numbered label, then its digit run, which ends where the next label's
 # numbering (2. 3、) begins.
-_FLAT_ROW = re.compile(r"(?:\d[.、]|（[一二三四五六七]）)[\u4e00-\u9fff“”、，（）]{2,40}? ?\d+?(?=\d[.、]|[^\d.、]|$)")
+_FLAT_ROW = re.compile(r"(?:\d[.、]|（[一二三四五六七]）)[\u4e00-\u9fff“”、，（）]{2,40}? ?"
+                       r"\d+?(?=\d[.、]|[^\d.、]|$)")
 
 
 def _t3_rows_html(text: str) -> list[re.Match[str]]:
@@ -278,8 +280,10 @@ def cut(text: str, kind: str, rng: random.Random) -> str | None:
 
 def _same(a: Any, b: Any) -> bool:
     num = isinstance(a, (int, float)) and isinstance(b, (int, float))
-    return abs(float(a) - float(b)) < 1e-9 if num else (not isinstance(a, (int, float)) and not isinstance(b, (int, float))
-                                                         and str(a).strip() == str(b).strip())
+    if num:
+        return abs(float(a) - float(b)) < 1e-9
+    texts = not isinstance(a, (int, float)) and not isinstance(b, (int, float))
+    return texts and str(a).strip() == str(b).strip()
 
 
 def _printed(truth: dict[str, Any]) -> dict[str, Any]:
@@ -311,13 +315,10 @@ def duplicate(text: str, kind: str, rng: random.Random, truth: dict[str, Any],
         piece = gen[a:b]
         if kind == "html":
             piece = piece[piece.find("<table"):piece.rfind("</table>") + len("</table>")]
+        elif kind == "flat":
+            piece = piece[len(T3_TITLE):]
         else:
-            piece = piece[piece.find("（本列") - (2 if kind == "markdown" else 0):] if "（本列" in piece else piece
-            if kind == "markdown":
-                piece = piece[piece.find("|"):]
-            if kind == "word":
-                piece = "\n" + piece[piece.rfind("\n", 0, piece.find("（本列")) + 1:] if "（本列" in piece else piece
-            piece = piece[:piece.rfind("\n") + 1] if kind != "flat" else piece
+            piece = piece[piece.find("\n") + 1:]  # the rows after the section heading
     a, _ = _t3_span(text)
     if kind == "html":
         at = text.find("<table", a) if text.find("<table", a) >= 0 else a
