@@ -77,7 +77,7 @@ def _line_span(text: str, a: int, b: int) -> tuple[int, int]:
     return text.count("\n", 0, a), text.count("\n", 0, b)
 
 
-_TR = re.compile(r"<tr\b[^>]*>.*?</tr>", re.S | re.I)
+_TR = re.compile(r"<tr\b[^>]*>(?:(?!<tr\b).)*?</tr>", re.S | re.I)  # innermost rows (layout tables nest)
 _TD = re.compile(r"<t[dh]\b[^>]*>.*?</t[dh]>", re.S | re.I)
 
 
