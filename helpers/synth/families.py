@@ -105,7 +105,7 @@ _ORDER = ("omitted", "hybrid", "permute", "invisible", "labels", "vertical", "du
 _CUT = "\ue000"    # end the table here and start another
 _LINE = "\ue001"   # a line of text outside any table
 _VROW = "\ue002"   # a value row with no label (Markdown `| v | v | … |`), values joined by _SEP
-_SEP = "\x1f"
+_SEP = "\ue003"  # not whitespace: a blank value at the end of a row must survive
 _GLYPH = "glyph"   # the key of a label cell holding a glyph of a vertical label
 _NUMBER = re.compile(r"[+\-]?\d+(?:\.\d+)?")
 
@@ -626,7 +626,7 @@ def _post_markdown(text: str) -> str:
         hit = _marker(line)
         if hit:
             kind, rest = hit
-            rest = rest.split(" |")[0].strip()
+            rest = rest.split(" |")[0].strip(" ")
             if kind == _CUT:
                 out.append("")
             elif kind == _LINE:
