@@ -77,5 +77,6 @@ def test_families_over_more_seeds(family: str | None, form: str | None, seed: in
 
 
 def test_the_sample_stays_small() -> None:
-    """CI share of this file: one report per family and form plus eight combinations."""
-    assert len(PAIRS) <= 45 and (not IN_CI or len(SLOW) <= 40)
+    """CI share of this file (~30 s): one report per family and form, eight combinations, and in CI
+    a sample of 40 of the slow cases."""
+    assert len(PAIRS) <= 50 and (not IN_CI or len(SLOW) <= 40)
