@@ -10,7 +10,7 @@ agency and year right, and the wall time.
 
 Run: .venv/bin/python benchmarks/robustness.py [--reports N] [--seed S] [--workers 2]
      [--family NAME|combination] [--show K] [--by-form]
-`--show K` prints the first K silently wrong cells with the family, form and seed that reproduce
+`--show K` prints the first K silently wrong cells of each group with the family, form and seed that reproduce
 them (`--family F --seed S --reports 1 --first-seed` regenerates exactly that report).
 """
 
@@ -26,6 +26,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,7 +63,8 @@ def make_report(seed: int, group: str) -> tuple[Any, Any]:
 
 
 def run_one(task: tuple[int, str]) -> dict[str, Any]:
-    """Generate, parse and judge one report; a parse error counts every cell as flagged."""
+    """Generate, parse and judge one report; a refused file or a crash counts every cell as flagged
+    (and is listed), so that one bad parse never stops the run."""
     seed, group = task
     rep, out = make_report(seed, group)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,10 +73,10 @@ def run_one(task: tuple[int, str]) -> dict[str, Any]:
         try:
             parsed = read_report(path)
             cells, agency, year, error = parsed.cells, parsed.agency, parsed.year, None
-        except OgiError as exc:
-            import pandas as pd
+        except Exception as exc:  # noqa: BLE001 - a refusal (OgiError) or a crash: counted, never fatal
+            kind = "refused" if isinstance(exc, OgiError) else "CRASH"
             cells, agency, year, error = pd.DataFrame(columns=["table", "row", "column", "value", "status"]), \
-                None, None, f"{type(exc).__name__}: {exc}"
+                None, None, f"{kind} {type(exc).__name__}: {exc}"
     verdicts = judge(out.expected, cells)
     counts = verdicts["verdict"].value_counts().to_dict()
     wrong = verdicts[verdicts["verdict"] == "silently_wrong"]
@@ -121,7 +124,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--family", choices=GROUPS, default=None, help="only this family (or combination)")
-    ap.add_argument("--show", type=int, default=0, help="print the first K silently wrong cells")
+    ap.add_argument("--show", type=int, default=0, help="print the first K silently wrong cells of each group")
     ap.add_argument("--by-form", action="store_true", help="also print the figures per form")
     ap.add_argument("--first-seed", type=int, default=None, help="run exactly this task seed (with --family)")
     args = ap.parse_args()
@@ -145,15 +148,16 @@ def main() -> None:
         print(f"\n{len(errors)} reports raised an error, e.g. {errors[0]['group']} {errors[0]['form']} "
               f"seed {errors[0]['seed']}: {errors[0]['error']}")
     if args.show:
-        print(f"\nfirst {args.show} silently wrong cells (reproduce: --family GROUP --first-seed SEED):")
-        shown = 0
+        print(f"\nfirst {args.show} silently wrong cells per group, at most 3 per report "
+              "(reproduce one report: --family GROUP --first-seed SEED):")
+        shown: dict[str, int] = defaultdict(int)
         for r in results:
-            for w in r["wrong"]:
-                if shown >= args.show:
+            for w in r["wrong"][:3]:
+                if shown[r["group"]] >= args.show:
                     break
                 print(f"  {r['group']:<11} {r['form']:<8} seed {r['seed']:<16} [{r['families']}] {w['key']}: "
                       f"want {w['want_value']} {w['want_status']}, got {w['got_value']} {w['got_status']}")
-                shown += 1
+                shown[r["group"]] += 1
 
 
 if __name__ == "__main__":

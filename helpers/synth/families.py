@@ -26,6 +26,11 @@ the generator's own choices (what it printed where), never from the parser:
 - `invisible`  format characters (soft hyphen, zero-width, bidi marks, …) inside numbers: `ok`.
 - `duplicate`  another report's Table 3 printed before the report's own: cells where the two copies
                differ `unreadable`, cells where they agree `ok`.
+- `omitted`    Table 3 outcome rows not printed (a run, e.g. all between （二） and （七）, or a few):
+               their cells `missing`, the others `ok` (a label word inside another label must not
+               pull a printed row onto an unprinted one).
+- `metadata`   the title dressed (`# …`, quotation marks) and a cited document name that holds the
+               title suffix printed after it: cells as printed; the agency and year are the report's.
 
 `render_family(report, family, form, rng)` renders one family, `render_families` several at once,
 `random_combination` draws a compatible set; `FAMILY_FORMS` says where each occurs.
@@ -38,6 +43,8 @@ import copy
 import difflib
 import functools
 import html as htmlmod
+import importlib
+import pkgutil
 import random
 import re
 import sys
@@ -47,7 +54,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..template import Row, get_template, read_data
+from ..template import Row, common, get_template, read_data
 from . import (
     SynthReport,
     Rendered,
@@ -64,10 +71,11 @@ from . import (
     render,
 )
 
-__all__ = ["FAMILIES", "FAMILY_FORMS", "VERDICTS", "judge", "random_combination", "render_families", "render_family"]
+__all__ = ["FAMILIES", "FAMILY_FORMS", "VERDICTS", "judge", "random_combination", "render_families",
+           "render_family"]
 
 FAMILIES = ("labels", "detached", "vertical", "hybrid", "furniture", "cuts", "spaces", "permute", "invisible",
-            "duplicate")
+            "duplicate", "metadata", "omitted")
 # The forms where each family occurs (and that the generator can print it in).
 FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "labels": ("text", "markdown", "html", "docx", "pdf", "flat"),
@@ -80,19 +88,25 @@ FAMILY_FORMS: dict[str, tuple[str, ...]] = {
     "permute": ("text", "markdown", "html", "docx", "pdf", "flat"),
     "invisible": ("text", "markdown", "html", "docx"),
     "duplicate": ("text", "markdown", "html", "docx"),
+    "metadata": ("text", "markdown", "html"),
+    "omitted": ("text", "markdown", "html", "docx", "pdf", "flat"),
 }
 # Pairs that are not combined (each changes the same rows in ways that would need a joint oracle).
+# `omitted` with `detached`: with rows missing, order and counts no longer single out a row printed
+# without its label.
 _CLASH = {frozenset(p) for p in [("duplicate", "hybrid"), ("duplicate", "detached"), ("duplicate", "cuts"),
+                                 ("duplicate", "omitted"), ("omitted", "hybrid"), ("omitted", "detached"),
                                  ("detached", "vertical")]}
 # Grid steps run in this order whatever order the families were asked in.
-_ORDER = ("hybrid", "permute", "invisible", "labels", "vertical", "duplicate", "cuts", "detached",
-          "furniture", "spaces")
+_ORDER = ("omitted", "hybrid", "permute", "invisible", "labels", "vertical", "duplicate", "cuts", "detached",
+          "furniture", "spaces", "metadata")
 
 # Marker characters (private use) for rows the form post-processing turns into layout.
 _CUT = "\ue000"    # end the table here and start another
 _LINE = "\ue001"   # a line of text outside any table
 _VROW = "\ue002"   # a value row with no label (Markdown `| v | v | … |`), values joined by _SEP
-_SEP = "\x1f"
+_SEP = "\ue003"  # not whitespace: a blank value at the end of a row must survive
+_GLYPH = "glyph"   # the key of a label cell holding a glyph of a vertical label
 _NUMBER = re.compile(r"[+\-]?\d+(?:\.\d+)?")
 
 
@@ -108,6 +122,8 @@ def _words() -> dict[str, Any]:
 
 @dataclass
 class _Plan:
+    """One rendering: the report, form and families, and what the families chose (for the oracle)."""
+
     report: SynthReport
     form: str
     rng: random.Random
@@ -115,8 +131,8 @@ class _Plan:
     inferred: set[str] = field(default_factory=set)      # row keys printed with no label text at all
     differ: set[str] = field(default_factory=set)        # cells whose duplicated copies differ
     hybrid: dict[str, str] = field(default_factory=dict)  # other_handling column → printed text
+    omitted: set[str] = field(default_factory=set)       # Table 3 row keys not printed
     cuts: tuple[str, ...] = ()
-    done: bool = False
 
 
 Grids = dict[str, list[list[_G]]]
@@ -171,6 +187,44 @@ def _hybrid(grids: Grids, plan: _Plan) -> None:
     first = grid[idx[0]]
     new = [first[0] if first[0].kind != "cont" else _cont(), _G(label, cs=2)] + values
     grid[idx[0]:idx[-1] + 1] = [new]
+
+
+def _drop_row(grid: list[list[_G]], r: int) -> None:
+    """Remove grid row r keeping the merges: a merged cell it starts moves to the next row, a merged
+    cell it continues loses a row."""
+    for i, cell in enumerate(grid[r]):
+        if cell.kind == "cont":
+            up = r - 1
+            while up >= 0 and (i >= len(grid[up]) or grid[up][i].kind == "cont"):
+                up -= 1
+            if up >= 0:
+                grid[up][i].rs -= 1
+        elif cell.rs > 1:
+            cell.rs -= 1
+            grid[r + 1][i] = cell
+    del grid[r]
+
+
+def _omitted(grids: Grids, plan: _Plan) -> None:
+    """Table 3 outcome rows not printed: a run of them (those between （二） and （七）, say) or a few
+    scattered ones; a group whose rows are all gone loses its label too."""
+    grid = grids["requests"]
+    tmpl = get_template(plan.report.template)
+    outcome = [r.key for r in tmpl.tables["table_3"].data_rows if _level(r) >= 2 and r.key != "results_total"]
+    roll = plan.rng.random()
+    if roll < 0.25:  # everything between （二） and （七）: 部分公开's label holds the word 其他
+        gone = set(outcome[outcome.index("partial") + 1:])
+    elif roll < 0.6:
+        a = plan.rng.randrange(len(outcome))
+        gone = set(outcome[a:a + plan.rng.randint(1, len(outcome) - a)])
+    else:
+        gone = set(plan.rng.sample(outcome, plan.rng.randint(1, 4)))
+    if len(gone) == len(outcome):
+        gone.discard(outcome[0])
+    plan.omitted = gone
+    for r in range(len(grid) - 1, -1, -1):
+        if _row_key(grid[r]) in gone:
+            _drop_row(grid, r)
 
 
 def _permute(grids: Grids, plan: _Plan) -> None:
@@ -256,27 +310,47 @@ def _labels(grids: Grids, plan: _Plan) -> None:
                         c.text = variant
 
 
-def _spread(grid: list[list[_G]], r0: int, col: int) -> None:
-    """A merged label cell at (row r0, position col) printed one glyph per row it spans."""
+def _glyphs(text: str) -> list[str]:
+    """A label's glyphs as a vertical label prints them: its numbering (三、 （三）) as one piece and
+    a glyph that reads as a placeholder (一) kept with the one before it: alone in a row it could
+    be taken for a cell."""
+    words = set(common()["cells"]["placeholders"])
+    number = re.match(r"[（(][^）)]*[）)]|[一二三四五六七八九十]+、", text)
+    out: list[str] = [number.group(0)] if number else []
+    for ch in text[number.end() if number else 0:]:
+        if out and ch in words:
+            out[-1] += ch
+        else:
+            out.append(ch)
+    return out
+
+
+def _spread(grid: list[list[_G]], r0: int, col: int, inside: bool = False) -> None:
+    """A merged label cell at (row r0, position col) printed one glyph per row it spans; `inside`:
+    each glyph between the row's own label and its values (a text layer's reading order)."""
     cell = grid[r0][col]
-    glyphs = list(cell.text)
+    glyphs = _glyphs(cell.text)
     n = cell.rs
     start = max(0, (n - len(glyphs)) // 2)
     for k in range(n):
         row = grid[r0 + k]
-        i = start
-        text = glyphs[k - i] if 0 <= k - i < len(glyphs) else ""
-        if k == n - 1 and k - i < len(glyphs) - 1:
-            text = "".join(glyphs[k - i:])  # more glyphs than rows: the rest on the last row
-        row[col] = _G(text, kind="label")
+        text = glyphs[k - start] if 0 <= k - start < len(glyphs) else ""
+        if k == n - 1 and k - start < len(glyphs) - 1:
+            text = "".join(glyphs[max(0, k - start):])  # more glyphs than rows: the rest on the last row
+        row[col] = _G("" if inside else text, kind="label", key=_GLYPH if text and not inside else None)
+        if inside and text:
+            at = next(i for i, c in enumerate(row) if c.kind == "value")
+            row.insert(at, _G(text, kind="label", key=_GLYPH))
 
 
 def _vertical(grids: Grids, plan: _Plan) -> None:
-    """The results group label (and some sub-group labels) one glyph per data row."""
+    """The results group label (and some sub-group labels) one glyph per data row; in text and
+    Markdown (a PDF text layer's order) sometimes inside the rows, between label and values."""
     grid = grids["requests"]
+    inside = plan.form in ("text", "markdown") and plan.rng.random() < 0.5
     for r, row in enumerate(grid):
         if row and row[0].kind == "label" and row[0].rs > 3:
-            _spread(grid, r, 0)
+            _spread(grid, r, 0, inside)
             break
     for r, row in enumerate(grid):
         if len(row) > 1 and row[1].kind == "label" and row[1].rs > 2 and plan.rng.random() < 0.3:
@@ -322,7 +396,8 @@ def _table3_per_row(grid: list[list[_G]], rng: random.Random) -> list[list[_G]]:
     width = _grid_width(grid)
     out = grid[:first]
     for row in grid[first:]:
-        labels = [c.text for c in row if c.kind == "label" and c.text]
+        glyphs = [c.text for c in row if c.kind == "label" and c.text and c.key == _GLYPH]
+        labels = glyphs + [c.text for c in row if c.kind == "label" and c.text and c.key != _GLYPH]
         vals = [c for c in row if c.kind == "value"]
         out.append(_mark(_CUT, cs=width))
         for group in labels[:-1]:
@@ -345,7 +420,12 @@ def _table2_bands(grid: list[list[_G]], rng: random.Random, as_lines: bool) -> l
             rng.shuffle(order)
         return [row for i in order for row in bands[i]]
     width = _grid_width(grid)
-    loose = [i for i in range(1, len(bands)) if rng.random() < 0.7] or [len(bands) - 1]
+    # Only bands whose every cell prints something: in a plain line a blank cell leaves no trace.
+    full = [i for i in range(1, len(bands))
+            if all(c.text.strip() for row in bands[i] for c in row if c.kind == "value")]
+    loose = [i for i in full if rng.random() < 0.7] or full[-1:]
+    if not loose:
+        return grid
     out: list[list[_G]] = []
     for i in loose:
         for row in bands[i]:
@@ -473,7 +553,8 @@ def _detached(grids: Grids, plan: _Plan) -> None:
 
 
 _GRID_STEPS: dict[str, Callable[[Grids, _Plan], None]] = {
-    "hybrid": _hybrid, "permute": _permute, "invisible": _invisible, "labels": _labels, "vertical": _vertical,
+    "omitted": _omitted, "hybrid": _hybrid, "permute": _permute, "invisible": _invisible, "labels": _labels,
+    "vertical": _vertical,
     "cuts": _cuts, "detached": _detached,
 }
 
@@ -491,9 +572,13 @@ def _unmark(grids: Grids) -> None:
 def _grid_hook(plan: _Plan) -> Iterator[None]:
     """While rendering, every renderer's `_grids` returns the grids with the plan's families applied."""
     base = __name__.rsplit(".", 1)[0]
+    for info in pkgutil.iter_modules(importlib.import_module(base).__path__):
+        importlib.import_module(f"{base}.{info.name}")  # a renderer imported later would escape the hook
     mods = [m for name, m in list(sys.modules.items())
             if (name == base or name.startswith(base + ".")) and m is not sys.modules[__name__]
             and callable(getattr(m, "_grids", None))]
+    if not mods:
+        raise RuntimeError(f"no module of {base} has `_grids`: the families cannot reach the renderers")
     saved = [(m, m._grids) for m in mods]
 
     def wrap(original: Callable[..., Grids]) -> Callable[..., Grids]:
@@ -541,7 +626,7 @@ def _post_markdown(text: str) -> str:
         hit = _marker(line)
         if hit:
             kind, rest = hit
-            rest = rest.split(" |")[0].strip()
+            rest = rest.split(" |")[0].strip(" ")
             if kind == _CUT:
                 out.append("")
             elif kind == _LINE:
@@ -644,7 +729,8 @@ def _spaces(text: str, plan: _Plan, expected: dict[str, dict[str, Any]]) -> str:
         run = str(expected[keys[0]]["raw"])
         if not re.fullmatch(r"\d{2,}", run) or any(expected[k]["raw"] != run for k in keys):
             continue
-        m = re.compile(r"(?<![\d.+\-])" + re.escape(run) + r"(?![\d.])").search(text, at, end)
+        # The run ends where the next label's numbering may begin (00000002.其他…).
+        m = re.compile(r"(?<![\d.+\-])" + re.escape(run) + r"(?!\.|\d(?![.、]))").search(text, at, end)
         if not m:
             continue
         at = m.end()
@@ -662,6 +748,30 @@ def _spaces(text: str, plan: _Plan, expected: dict[str, dict[str, Any]]) -> str:
     return text
 
 
+def _metadata(text: str, plan: _Plan) -> str:
+    """The title dressed (Markdown `#`, quotation marks, …) and a cited document whose name holds
+    the title suffix (and sometimes a year) printed right after it."""
+    rng, w, rep = plan.rng, _words(), plan.report
+    suffix = common()["metadata"]["title_suffix"]
+    dress = rng.choice(w["title_dress_forms"][plan.form])
+    cited = rng.choice(w["cited_documents"]).format(year=rep.year)
+    if plan.form == "html":
+        body = max(0, text.find("<body"))
+        m = re.compile(r">([^<>]*" + re.escape(htmlmod.escape(rep.agency)) + r"[^<>]*" + suffix + r"[^<>]*)<").search(
+            text, body)
+        if not m:
+            return text
+        end = text.find("</p>", m.end(1))
+        text = text[:end + 4] + f"<p>{htmlmod.escape(cited)}</p>" + text[end + 4:]
+        return text[:m.start(1)] + htmlmod.escape(dress.format(title=htmlmod.unescape(m.group(1)))) + text[m.end(1):]
+    lines = text.split("\n")
+    at = next((i for i, line in enumerate(lines) if rep.agency in line and suffix in line), None)
+    if at is None:
+        return "\n".join([cited, ""] + lines)
+    lines[at:at + 1] = [dress.format(title=lines[at]), "", cited]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # The oracle
 
@@ -673,6 +783,9 @@ def _fix_expected(plan: _Plan, expected: dict[str, dict[str, Any]]) -> None:
             rec["status"] = "inferred"
         if key in plan.differ:
             rec.update(value=None, status="unreadable")
+    for key, rec in expected.items():
+        if key.startswith("table_3/") and key.split("/")[1] in plan.omitted:
+            rec.update(value=None, status="missing", raw="")
     if plan.hybrid:
         for key, rec in expected.items():
             if key.startswith("table_3/oth_"):
@@ -756,6 +869,8 @@ def render_families(report: SynthReport, families: Sequence[str], form: str, rng
             text = _furniture(text, plan, title)
         if "spaces" in families:
             text = _spaces(text, plan, expected)
+        if "metadata" in families:
+            text = _metadata(text, plan)
         data = text.encode(encoding, errors="xmlcharrefreplace")
     _fix_expected(plan, expected)
     meta = {**out.meta, "families": families, "cuts": plan.cuts, "inferred_rows": sorted(plan.inferred),

@@ -3,8 +3,9 @@ what was printed (helpers/synth/families.py)."""
 
 from __future__ import annotations
 
-import random
+import io
 import re
+import zipfile
 
 import pandas as pd
 import pytest
@@ -32,6 +33,15 @@ def _text(out: object) -> str:
     return out.data.decode(enc)  # type: ignore[attr-defined]
 
 
+def _body(out: object) -> bytes:
+    """The printed content (a DOCX's document part: its zip carries the time it was written)."""
+    data = out.data  # type: ignore[attr-defined]
+    if out.form == "docx":  # type: ignore[attr-defined]
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return z.read("word/document.xml")
+    return data
+
+
 def _table3(text: str) -> str:
     return text[text.index("三、收到和处理"):text.index("四、政府信息公开行政复议")]
 
@@ -40,7 +50,7 @@ def _table3(text: str) -> str:
 def test_every_family_renders_deterministically_with_one_expected_row_per_cell(family: str, form: str) -> None:
     rep = _rep(3, unknown_rows=1)
     a, b = render_family(rep, family, form, 9), render_family(rep, family, form, 9)
-    assert a.data == b.data and a.expected.equals(b.expected)
+    assert _body(a) == _body(b) and a.expected.equals(b.expected)
     keys = set(get_template("2021").keys) | ({f"table_3/other_handling/{c}" for c in
                                               get_template("2021").tables["table_3"].column_keys}
                                              if family == "hybrid" else set())
@@ -89,12 +99,13 @@ def test_duplicate_makes_the_cells_that_differ_unreadable_and_keeps_those_that_a
 def test_detached_rows_print_as_label_lines_then_bare_value_rows_and_an_unlabelled_row_is_inferred() -> None:
     seen_inferred = 0
     for seed in range(12):
-        rep = _rep(100 + seed)
+        rep = _rep(100 + seed, blank_share=0.2)
         out = render_family(rep, "detached", "markdown", seed)
         t3 = _table3(_text(out))
         bare = [line for line in t3.split("\n") if line.startswith("|") and not set(line) <= set("|-: ")
-                and len(line.strip("|").split("|")) == 7]
+                and not re.search(r"[\u4e00-\u9fff]", line)]
         assert bare, "no label-less value row printed"
+        assert all(len(line.strip()[1:-1].split("|")) == 7 for line in bare), "a value row lost a cell"
         inferred = out.meta["inferred_rows"]
         e = out.expected
         for row in inferred:
@@ -196,3 +207,29 @@ def test_judge_names_silently_wrong_overconfident_exact_and_flagged() -> None:
     v = judge(exp, got).set_index("key")["verdict"].to_dict()
     assert v == {"t/a/x": "exact", "t/b/x": "silently_wrong", "t/c/x": "silently_wrong", "t/d/x": "overconfident",
                  "t/e/x": "exact", "t/f/x": "flagged"}
+
+
+@pytest.mark.parametrize("form", ["text", "markdown", "html"])
+def test_metadata_dresses_the_title_and_cites_a_document_named_like_a_report(form: str) -> None:
+    rep = _rep(81)
+    plain, dressed = render_families(rep, [], form, 2), render_family(rep, "metadata", form, 2)
+    text = _text(dressed)
+    assert "《" in text.split("一、总体情况")[0] and _text(plain) != text
+    assert dressed.expected.equals(plain.expected)
+    assert dressed.meta["agency"] == rep.agency and dressed.meta["year"] == rep.year
+
+
+@pytest.mark.parametrize("form", ["markdown", "html"])
+def test_omitted_rows_are_not_printed_and_expected_missing(form: str) -> None:
+    rep = _rep(91)
+    t3rows = get_template("2021").tables["table_3"].rows
+    for seed in range(6):
+        out = render_family(rep, "omitted", form, seed)
+        e = out.expected[out.expected["table"] == "table_3"]
+        gone = set(e[e["status"] == "missing"]["row"])
+        assert gone and "results_total" not in gone
+        t3 = _table3(_text(out))
+        for row in t3rows:
+            if row.key in gone:
+                words = [w for w in row.match if not any(w in r.label for r in t3rows if r.key != row.key)]
+                assert not any(w in t3 for w in words), f"{row.key} printed although omitted"
