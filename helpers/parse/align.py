@@ -80,6 +80,7 @@ def _best_rows_uncached(table: Table, text: str) -> tuple[Row | None, float, flo
     if len(core) < 2:
         return None, 0.0, 0.0
     grams = _bigrams(core)
+    labels = [_core(row.label) for row, _ in _row_grams(table)]
     scores: list[tuple[float, int, Row]] = []
     for k, (row, rg) in enumerate(_row_grams(table)):
         if not rg:
@@ -88,6 +89,11 @@ def _best_rows_uncached(table: Table, text: str) -> tuple[Row | None, float, flo
         score = 2 * shared / (len(grams) + len(rg))
         if shared == len(rg) and len(rg) >= 2:  # the whole label is printed, with other text around it
             score = max(score, 0.95)
+        elif len(core) * 2 >= len(labels[k]) and _subsequence(core, labels[k]):
+            score = max(score, 0.8)  # the label with characters left out (cut short, a typo dropping some)
+        if len(core) >= 3 and abs(len(core) - len(labels[k])) <= 1:  # a look-alike in a short label (处/外)
+            same = sum(1 for a, b in zip(core, labels[k]) if a == b)
+            score = max(score, 0.9 * same / max(len(core), len(labels[k])))
         scores.append((score, k, row))
     scores.sort(key=lambda s: -s[0])
     if not scores:
@@ -95,6 +101,12 @@ def _best_rows_uncached(table: Table, text: str) -> tuple[Row | None, float, flo
     best = scores[0]
     second = scores[1][0] if len(scores) > 1 else 0.0
     return best[2], best[0], best[0] - second
+
+
+def _subsequence(short: str, long: str) -> bool:
+    """True if every character of `short` stands in `long`, in order."""
+    it = iter(long)
+    return all(ch in it for ch in short)
 
 
 def _label_like(text: str) -> bool:
@@ -127,6 +139,8 @@ def fuzzy_hits(view: _View, table: Table, region: tuple[Pos, Pos],
         after = [h for r, h in out if order[r.key] > k]
         lo = max((h[0] for h in before), default=start[0] - 1) + 1
         hi = min((h[0] for h in after), default=min(end[0], len(view.norm) - 1) + 1)
+        if row.band:  # bands may be printed in any order: the whole table, the label's best match there
+            lo, hi = start[0], min(end[0], len(view.norm) - 1) + 1
         for ci in range(max(lo, start[0]), hi):
             if ci in used or not _label_like(view.norm[ci]):
                 continue

@@ -64,9 +64,29 @@ def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tupl
             continue
         j, hit = best
         hits.append((rows[j], hit))
-        pos = (hit[0], hit[1].end())
+        pos = (hit[0], _label_end(view, rows[j], hit))  # the rest of a label ("…不计其他情形）") is no row's
         i = j + 1
     return hits
+
+
+def _label_end(view: _View, row: Row, hit: tuple[int, re.Match[str]]) -> int:
+    """Where the hit row's own printed label ends: past the rest of its template label where the
+    text goes on with it (部分公开 + （区分处理的，只计这一情形，不计其他情形）), so that no later row's
+    keyword (其他) is found inside it."""
+    ci, m = hit
+    text = view.norm[ci]
+    label = normalize(row.label).replace(" ", "")
+    word = next((w for w in (normalize(x).replace(" ", "") for x in row.match or (row.label,)) if w in label), "")
+    rest = label[label.index(word) + len(word):] if word else ""
+    i, k = m.end(), 0
+    while i < len(text) and k < len(rest):
+        if text[i] == " ":
+            i += 1
+        elif text[i] == rest[k]:
+            i, k = i + 1, k + 1
+        else:
+            break
+    return i if k else m.end()
 
 
 def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int],

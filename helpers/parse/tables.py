@@ -150,11 +150,14 @@ def _second_copy(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[
         return None
     last = hits[-1][1]
     pos: Pos = (last[0], last[1].end())
+    # the first rows' labels again; where the table stands in table rows, the copy must too (prose
+    # that names them is not a table)
+    tabular = view.block[hits[0][1][0]] in view.table_blocks
     again = []
-    for row in rows[:4]:  # the first rows' labels again, in table rows (prose that names them is not a table)
+    for row in rows[:4]:
         at = pos
         while (hit := _find(view, row.pattern, at, region[1])) is not None:
-            if view.block[hit[0]] in view.table_blocks:
+            if not tabular or view.block[hit[0]] in view.table_blocks:
                 again.append(hit)
                 break
             at = (hit[0], hit[1].end())
@@ -172,8 +175,8 @@ def _two_copies(view: _View, template: Template, table: Table, region: tuple[Pos
     notes.extend(a_notes)
     b = {(c["table"], c["row"], c["column"]): c for c in _table_cells(view, template, table, (second[1], region[1]),
                                                                         units, [])}
-    read = {c["row"] for c in b.values() if c["status"] in ("ok", "blank", "placeholder")}
-    if len(read) < 3:  # too little of a table there to be a copy of it
+    read = {c["row"] for c in b.values() if c["status"] != "missing"}  # rows the second copy prints
+    if len(read) < max(3, len(table.data_rows) // 2):  # too little of a table there to be a copy of it
         return a
     out, differ = [], 0
     for c in a:
