@@ -46,8 +46,11 @@ __all__ = [
     "BriefResult",
     "BriefRun",
     "KernelWorker",
+    "OWNED_NAMES",
     "NOTEBOOK_DIR",
+    "check_output",
     "export_html",
+    "input_files",
     "plan_briefs",
     "prepare_notebook",
     "run_briefs",
@@ -121,6 +124,53 @@ def _code_hash() -> str:
     return _sha(*[(root / f).read_bytes() if (root / f).exists() else f.encode() for f in CODE_FILES])
 
 
+# What `ogi brief` writes into its output folder; a folder holding anything else is not its own.
+OWNED_NAMES = frozenset({MANIFEST, "index.html", "corpus.html", "reports", "failed", "store"})
+
+
+def check_output(out: Path) -> None:
+    """Refuse an output folder that `ogi brief` does not own: one that exists, is not empty, has no
+    manifest.json of an earlier run and holds names that are not the briefs' own, so that a brief
+    never writes into (or cleans) a folder of someone else's files."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BriefError(str(out), "exists and is not a folder; give a new or empty folder for the briefs")
+    if not out.is_dir() or (out / MANIFEST).is_file():
+        return
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in OWNED_NAMES and not p.name.startswith(".tmp-"))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise BriefError(str(out), f"is not a brief folder (no {MANIFEST}) and holds other files ({shown}); "
+                         "give a new or empty folder, so that no file of yours is overwritten or removed")
+
+
+def input_files(inputs: Sequence[str | os.PathLike[str]], out: Path) -> list[str]:
+    """The report files under `inputs`, leaving out the brief output folder `out` and any folder
+    that holds briefs (a manifest.json of ours beside index.html) or a store: `ogi brief DIR --out
+    DIR/briefs` never reads its own pages as reports."""
+    from .store import MARKER
+
+    out_real = os.path.realpath(out)
+
+    def ours(d: str) -> bool:
+        return (os.path.realpath(d) == out_real or os.path.isfile(os.path.join(d, MARKER))
+                or (os.path.isfile(os.path.join(d, MANIFEST)) and os.path.isfile(os.path.join(d, "index.html"))))
+
+    files: list[str] = []
+    for given in inputs:
+        p = Path(given)
+        if p.is_file():
+            if not os.path.realpath(p).startswith(out_real + os.sep):
+                files.append(str(p))
+            continue
+        if ours(str(p)):
+            continue
+        for dirpath, dirnames, filenames in os.walk(p):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not ours(os.path.join(dirpath, d)))
+            files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
+    return files
+
+
 # --------------------------------------------------------------------------------------------
 # Jobs
 
@@ -151,6 +201,13 @@ class BriefResult:
     kept_notebook: str | None = None
 
 
+def _text(value: Any) -> str:
+    """A report field as text: "" for None, NaN and <NA> (never "nan" on a page)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
 def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
     """report_id → a digest of that report's rows (vectorised row hashes, summed per report)."""
     if frame.empty:
@@ -162,10 +219,11 @@ def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
             for (k, v), n in zip(summed.items(), frame.groupby(frame["report_id"].astype(str)).size())}
 
 
-def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filter: str = "",  # noqa: A002
+def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, where: str = "",
                 notebooks: Path = NOTEBOOK_DIR, corpus: bool = True) -> list[BriefJob]:
     """One job per report in the store (and one for the corpus), each with its input hash: the
     notebook, the code, the parameters and a digest of every stored row the brief reads."""
+    from .filter_expr import filter_frame
     from .store import open_store
 
     c = open_store(store)
@@ -173,12 +231,12 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
     reports = c.reports
     if year is not None:
         reports = reports[reports["year"] == int(year)]
-    if filter:
-        try:
-            reports = reports.query(filter, engine="python")
-        except Exception as exc:  # noqa: BLE001 - a user's expression
-            raise BriefError("ogi brief", f"the filter {filter!r} cannot be applied to the reports table: "
-                             f"{exc}") from exc
+    reports = filter_frame(reports, where)
+    if year is not None and reports.empty:
+        years = sorted({int(y) for y in c.reports["year"].dropna()})
+        have = f"its years are {', '.join(map(str, years))}" if years else "it holds no reports"
+        raise BriefError(str(store), f"no reports of {int(year)} in the store{' match the filter' if where else ''}; "
+                         f"{have}")
     code = _code_hash()
     nb_report = notebooks / "report_brief.ipynb"
     nb_corpus = notebooks / "corpus_brief.ipynb"
@@ -201,15 +259,16 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
         prev = None if prev is None or (isinstance(prev, float) and pd.isna(prev)) else str(prev)
         params = {"store": root, "report_id": rid}
         year_txt = "" if pd.isna(rec.get("year")) else str(int(rec["year"]))
-        title = f"{rec.get('agency') or rec.get('organ_name') or rid[:12]} {year_txt}".strip()
+        agency = _text(rec.get("agency"))
+        title = f"{agency or _text(rec.get('organ_name')) or rid[:12]} {year_txt}".strip()
         jobs.append(BriefJob(id=f"report:{rid}", kind="report", notebook=str(nb_report),
                              output=f"reports/{rid[:16]}.html", parameters=params, title=title,
                              input_hash=_sha(report_nb_hash, code, params, digest(rid), digest(prev)),
-                             meta={"report_id": rid, "agency": rec.get("agency"), "year": year_txt,
+                             meta={"report_id": rid, "agency": agency, "year": year_txt,
                                    "template": rec.get("template"), "form": rec.get("form"),
                                    "n_errors": rec.get("n_errors")}))
     if corpus:
-        params = {"store": root, "year": year, "filter": filter, "brief_href": "reports/{short_id}.html"}
+        params = {"store": root, "year": year, "where": where, "brief_href": "reports/{short_id}.html"}
         store_digest = _sha(sorted((n, sorted(d.items())) for n, d in rows.items()),
                             _digests(c.failures.assign(report_id=c.failures["path"]), list(c.failures.columns)))
         from .briefs import label
@@ -566,7 +625,7 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, workers: int = 1,
-               year: int | None = None, filter: str = "", notebooks: Path = NOTEBOOK_DIR,  # noqa: A002
+               year: int | None = None, where: str = "", notebooks: Path = NOTEBOOK_DIR,
                progress: bool = True, force: bool = False, chunk: int = 4,
                on_result: Callable[[BriefResult], None] | None = None) -> BriefRun:
     """Brief every report of a store and the corpus into `out` on `workers` kernels.
@@ -577,12 +636,14 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
     """
     t0 = time.perf_counter()
     out = Path(out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out)
     try:
-        jobs = plan_briefs(store, year=year, filter=filter, notebooks=Path(notebooks))
+        jobs = plan_briefs(store, year=year, where=where, notebooks=Path(notebooks))
     except StoreError as exc:
         raise BriefError(str(store), str(exc)) from exc
-    before = {} if force else _load_manifest(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written_before = _load_manifest(out)
+    before = {} if force else written_before
     results: dict[str, BriefResult] = {}
     todo: list[BriefJob] = []
     for job in jobs:
@@ -611,18 +672,24 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
         write_atomic(out / MANIFEST, json.dumps(_manifest(run, str(Path(store).absolute())), ensure_ascii=False,
                                                 indent=1, default=str))
         write_atomic(out / "index.html", _index_html(run, failures))
-        _remove_stale(out, run)
+        _remove_stale(out, run, written_before)
     return run
 
 
-def _remove_stale(out: Path, run: BriefRun) -> None:
-    """Delete pages and kept notebooks of briefs that are no longer in the run (a report that left
-    the store or the selection), so the folder holds exactly what the index lists."""
-    keep = {out / j.output for j in run.jobs}
-    keep |= {out / r.kept_notebook for r in run.results.values() if r.kept_notebook}
-    for pattern in ("reports/*.html", "failed/*.ipynb"):
-        for path in out.glob(pattern):
-            if path not in keep and not path.name.startswith("."):
+def _remove_stale(out: Path, run: BriefRun, before: dict[str, dict[str, Any]]) -> None:
+    """Delete pages and kept notebooks that an earlier run wrote (listed in its manifest) and that
+    are no longer in this run (a report that left the store or the selection). A file ogi did not
+    write is never removed."""
+    keep = {(out / j.output).resolve() for j in run.jobs}
+    keep |= {(out / r.kept_notebook).resolve() for r in run.results.values() if r.kept_notebook}
+    root = out.resolve()
+    for old in before.values():
+        for rel in (old.get("output"), old.get("kept_notebook")):
+            if not rel:
+                continue
+            path = (out / str(rel)).resolve()
+            inside = path.parent in (root / "reports", root / "failed")
+            if inside and path not in keep and path.suffix in (".html", ".ipynb"):
                 path.unlink(missing_ok=True)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "ReportData",
     "applicants_chart",
     "brief_links",
+    "caveat_text",
     "copies_table",
     "corpus_title",
     "coverage",
@@ -50,6 +51,7 @@ __all__ = [
     "load_report",
     "metric_defs",
     "outcomes_chart",
+    "outliers",
     "rankings",
     "report_from_store",
     "review_chart",
@@ -147,7 +149,7 @@ class StoreData:
     def metrics(self) -> pd.DataFrame:
         from .metrics import report_metrics
 
-        return report_metrics(self.cells, self.reports)
+        return report_metrics(self.cells, self.reports, self.findings)
 
     @functools.cached_property
     def by_id(self) -> dict[str, dict[str, pd.DataFrame]]:
@@ -231,7 +233,8 @@ def _from_file(path: str, previous_path: str = "") -> ReportData:
         cells = r.cells.assign(report_id=rid)
         meta = r.metadata()
         meta.update(report_id=rid, organ_name=r.agency)
-        metrics = report_metrics(cells, pd.DataFrame([{"report_id": rid, "template": r.template}]))
+        metrics = report_metrics(cells, pd.DataFrame([{"report_id": rid, "template": r.template}]),
+                                 (f if f is not None else validate(r)).assign(report_id=rid))
         return ReportData(report_id=rid, meta=meta, cells=cells,
                           findings=f if f is not None else validate(r), sections=dict(r.sections),
                           metrics=metrics)
@@ -272,21 +275,18 @@ class CorpusData:
         return frame[frame["report_id"].astype(str).isin(ids)]
 
 
-def load_corpus(store: str, year: int | None = None, filter: str = "") -> CorpusData:  # noqa: A002
-    """A store's reports of `year` (None: every year) that match `filter`, a pandas query over the
-    reports table (e.g. `organ_kind == "department"` or `level in ["county", "city"]`)."""
+def load_corpus(store: str, year: int | None = None, where: str = "") -> CorpusData:
+    """A store's reports of `year` (None: every year) that match `where`, an expression of the
+    filter language of `helpers.filter_expr` over the reports table (e.g. `organ_kind ==
+    "department"` or `level in ["county", "city"]`; never evaluated as code)."""
+    from .filter_expr import filter_frame
+
     data = store_data(store)
-    reports = data.reports
-    if filter:
-        try:
-            reports = reports.query(filter, engine="python")
-        except Exception as exc:  # noqa: BLE001 - a user's filter expression: say what is wrong
-            raise BriefError("corpus_brief", f"the filter {filter!r} cannot be applied to the reports table: {exc}; "
-                             f"columns are {', '.join(map(str, data.reports.columns))}") from exc
+    reports = filter_frame(data.reports, where)
     all_years = reports
     if year is not None:
         reports = reports[reports["year"] == int(year)]
-    return CorpusData(store=data, year=None if year is None else int(year), filter=filter,
+    return CorpusData(store=data, year=None if year is None else int(year), filter=where,
                       reports=reports.reset_index(drop=True), all_years=all_years.reset_index(drop=True))
 
 
@@ -522,6 +522,8 @@ def key_metrics(data: ReportData, metrics: Sequence[str] | None = None) -> Html:
         notes = []
         if rec.get("small_n") is True:
             notes.append(label("small_n"))
+        if not _missing(rec.get("caveat")) and rec.get("caveat"):
+            notes.append(caveat_text(str(rec["caveat"])))
         if not _missing(rec.get("note")) and rec.get("note"):
             notes.append(str(rec["note"]))
         frac = ""
@@ -626,30 +628,100 @@ def distributions(c: CorpusData, metrics: Sequence[str] | None = None) -> list[p
     return out
 
 
+def caveat_text(caveat: str) -> str:
+    """A metric's machine-readable caveat (`inferred=KEY; R4=KEY`) in words, Chinese first, with
+    display labels instead of keys."""
+    from .export import variable_label
+
+    parts = []
+    for token in [t.strip() for t in caveat.split(";") if t.strip()]:
+        what, _, key = token.partition("=")
+        try:
+            where = variable_label(key)["label_zh"]
+        except Exception:  # noqa: BLE001 - a key outside the templates: show it as it is
+            where = key
+        if what in ("inferred", "unreadable"):
+            parts.append(f"{where}：{label('caveat_' + what).split(' · ')[0]}")
+        else:
+            parts.append(f"{where}：{label('caveat_rule').format(rule=what).split(' · ')[0]}")
+    return f"{label('caveat').split(' · ')[0]}（{'；'.join(parts)}）" if parts else ""
+
+
 def rankings(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 10, top_per_year: int = 5) -> Html:
-    """Top reports per key metric within each year (`top`, or `top_per_year` over several years);
-    small-denominator rates are never ranked, and their number is given."""
+    """Top reports per key metric within each level and year (`top`, or `top_per_year` over several
+    years), highest first unless briefs.yaml `ascending_metrics` lists the metric; ties share a
+    rank; small-denominator rates are never ranked and zero values are not listed (both counted)."""
     from .metrics import rank
 
     defs = metric_defs()
     m = c.rows(c.store.metrics)
     names = c.reports.set_index(c.reports["report_id"].astype(str))
-    parts = []
+    ascending = set(_config().get("ascending_metrics", ()))
+    levels = _config().get("levels", {})
+    parts = [f'<p class="note">{_e(label("ranked_within"))}</p>']
     for mid in metrics or _config()["corpus_rankings"]:
         d = defs[mid]
-        ranked = rank(m, mid, c.reports, by=("year",))
+        asc = mid in ascending
+        ranked = rank(m, mid, c.reports, ascending=asc)
+        zeros = ranked["value"].astype("float64") == 0
+        n_zero = int(zeros.sum())
+        ranked = ranked[~zeros]
         small = int((m[(m["metric"] == mid)]["small_n"].fillna(False).astype(bool)).sum())
         rows = []
-        shown = ranked.groupby("year", sort=True, dropna=False).head(top if c.year is not None else top_per_year)
+        shown = ranked.groupby(["level", "year"], sort=True, dropna=False).head(
+            top if c.year is not None else top_per_year)
         for rec in shown.to_dict("records"):
             who = names.loc[str(rec["report_id"])] if str(rec["report_id"]) in names.index else {}
             frac = (f"{format_value(rec['numerator'])}/{format_value(rec['denominator'])}" if d.is_rate else "")
-            rows.append([_e(rec["rank"]), _e(who.get("agency") if len(who) else ""), _e(rec.get("year")),
-                         _e(format_value(rec["value"], d.unit)), _e(frac)])
-        caveat = f'<p class="note">{_e(label("excluded_small"))}: {small}</p>' if small else ""
+            group = f"{levels.get(str(rec.get('level')), rec.get('level'))} {rec.get('year')} ({rec['n_ranked']})"
+            rows.append([_e(rec["rank"]), _e(_agency_text(who.get("agency") if len(who) else None)),
+                         _e(group), _e(format_value(rec["value"], d.unit)), _e(frac)])
+        notes = [label("direction_asc" if asc else "direction_desc")]
+        if small:
+            notes.append(f"{label('excluded_small')}: {small}")
+        if n_zero:
+            notes.append(f"{label('excluded_zero')}: {n_zero}")
         parts.append(f"<h3>{_e(d.zh)} <span class=\"en\">{_e(d.en)}</span></h3>"
-                     + _table([label(k) for k in ("rank", "agency", "year", "value", "fraction")], rows) + caveat)
+                     + _table([label(k) for k in ("rank", "agency", "peer_group", "value", "fraction")], rows)
+                     + f'<p class="note">{_e("；".join(notes))}</p>')
     return Html("".join(parts))
+
+
+def outliers(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 20) -> Html:
+    """Reports whose key metric is a robust outlier among their peers (same level and year;
+    `helpers.metrics.flag_outliers`), with the peer group, its size and median."""
+    from .metrics import flag_outliers, metrics_config
+
+    cfg = metrics_config()["outliers"]
+    defs = metric_defs()
+    mids = list(metrics or _config()["corpus_rankings"])
+    m = c.rows(c.store.metrics)
+    m = m[m["metric"].isin(mids)]
+    flagged = flag_outliers(m, c.reports)
+    flagged = flagged[flagged["outlier"]].assign(_a=lambda d: -d["z"].astype("float64").abs())
+    flagged = flagged.sort_values("_a").head(top)
+    note = f'<p class="note">{_e(label("outliers_note").format(z=cfg["z"], min_peers=cfg["min_peers"]))}</p>'
+    if flagged.empty:
+        return Html(f'<p class="ok">{_e(label("no_outliers"))}</p>{note}')
+    names = c.reports.set_index(c.reports["report_id"].astype(str))
+    levels = _config().get("levels", {})
+    rows = []
+    for rec in flagged.to_dict("records"):
+        d = defs[rec["metric"]]
+        who = names.loc[str(rec["report_id"])] if str(rec["report_id"]) in names.index else {}
+        rows.append([_e(d.zh), _e(_agency_text(who.get("agency") if len(who) else None)),
+                     _e(f"{levels.get(str(rec['level']), rec['level'])} {rec['year']}"), _e(rec["peers"]),
+                     _e(format_value(rec["value"], d.unit)), _e(format_value(rec["median"], d.unit)),
+                     _e(f"{float(rec['z']):+.1f}")])
+    return Html(_table([label(k) for k in ("metric", "agency", "peer_group", "peers", "value", "peer_median", "z")],
+                       rows) + note)
+
+
+def _agency_text(value: Any) -> str:
+    """An agency for display: never "nan" or "None" (a report with no agency printed says so)."""
+    if _missing(value) or str(value).strip() in ("", "nan", "None", "<NA>"):
+        return label("not_printed").split(" · ")[0]
+    return str(value)
 
 
 def findings_summary(c: CorpusData, top: int = 15) -> Html:

@@ -93,8 +93,8 @@ def test_corpus_brief_filter_error_is_clear(store: Path) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = prepare_notebook(str(NOTEBOOK_DIR / "corpus_brief.ipynb"), {"store": str(store), "filter": "no_column > 1"})
-    with pytest.raises(CellExecutionError, match="cannot be applied to the reports table"):
+    nb = prepare_notebook(str(NOTEBOOK_DIR / "corpus_brief.ipynb"), {"store": str(store), "where": "no_column > 1"})
+    with pytest.raises(CellExecutionError, match="lacks"):
         NotebookClient(nb, timeout=300, kernel_name="python3").execute()
 
 
