@@ -114,7 +114,8 @@ class Explorer:
         """The organ's metric by year with the median of its peers (same level and year)."""
         s = self.state
         m = self.data.metrics
-        m = m[m["metric"] == s.metric].merge(self.reports[["report_id", "organ_id", "level", "year"]], on="report_id")
+        m = m[m["metric"] == s.metric].drop(columns=["agency", "year"], errors="ignore")
+        m = m.merge(self.reports[["report_id", "organ_id", "level", "year"]], on="report_id")
         solid = m[m["value"].notna() & ~m["small_n"].fillna(False).astype(bool)]
         own = m[m["organ_id"].astype(str) == s.organ]
         level = own["level"].iloc[0] if len(own) else None
