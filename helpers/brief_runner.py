@@ -54,6 +54,7 @@ __all__ = [
     "plan_briefs",
     "prepare_notebook",
     "run_briefs",
+    "scrub_paths",
     "write_atomic",
 ]
 
@@ -208,6 +209,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _count(value: Any) -> int | None:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else int(value)
+
+
 def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
     """report_id → a digest of that report's rows (vectorised row hashes, summed per report)."""
     if frame.empty:
@@ -219,10 +224,29 @@ def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
             for (k, v), n in zip(summed.items(), frame.groupby(frame["report_id"].astype(str)).size())}
 
 
+def _previous_pages(c: Any) -> dict[str, str]:
+    """report_id → the report_id of the previous year's panel file of the same organ (the most
+    completely read file of that organ-year, `helpers.metrics.panel_table`)."""
+    from .metrics import panel_table
+
+    reports = c.reports
+    if reports.empty or "organ_id" not in reports:
+        return {}
+    keep = panel_table(c.cells, reports, keys=["table_3/results_total/total"]).table
+    primary = {(str(o), int(y)): str(r) for o, y, r in zip(keep["organ_id"], keep["year"], keep["report_id"])
+               if not pd.isna(y)}
+    out = {}
+    for rid, organ, year in zip(reports["report_id"].astype(str), reports["organ_id"], reports["year"]):
+        if _text(organ) and not pd.isna(year) and (str(organ), int(year) - 1) in primary:
+            out[rid] = primary[(str(organ), int(year) - 1)]
+    return out
+
+
 def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, where: str = "",
-                notebooks: Path = NOTEBOOK_DIR, corpus: bool = True) -> list[BriefJob]:
+                notebooks: Path = NOTEBOOK_DIR, corpus: bool = True, out: Path | None = None) -> list[BriefJob]:
     """One job per report in the store (and one for the corpus), each with its input hash: the
-    notebook, the code, the parameters and a digest of every stored row the brief reads."""
+    notebook, the code, the parameters and a digest of every stored row the brief reads. With `out`
+    (the output folder), each report brief links its source file relatively."""
     from .filter_expr import filter_frame
     from .store import open_store
 
@@ -253,11 +277,18 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, where
         return [rows[n].get(rid or "", "") for n in rows]
 
     jobs: list[BriefJob] = []
+    previous_pages = _previous_pages(c)
+    selected = set(reports["report_id"].astype(str))
     for rec in reports.sort_values(["year", "agency", "report_id"], na_position="last").to_dict("records"):
         rid = str(rec["report_id"])
         prev = rec.get("previous_report_id")
         prev = None if prev is None or (isinstance(prev, float) and pd.isna(prev)) else str(prev)
-        params = {"store": root, "report_id": rid}
+        params = {"store": root, "report_id": rid, "index_href": "../index.html"}
+        page_prev = previous_pages.get(rid)
+        if page_prev in selected:
+            params["previous_href"] = f"{page_prev[:16]}.html"
+        if out is not None and _text(rec.get("path")):
+            params["source_href"] = Path(os.path.relpath(str(rec["path"]), Path(out) / "reports")).as_posix()
         year_txt = "" if pd.isna(rec.get("year")) else str(int(rec["year"]))
         agency = _text(rec.get("agency"))
         title = f"{agency or _text(rec.get('organ_name')) or rid[:12]} {year_txt}".strip()
@@ -265,10 +296,11 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, where
                              output=f"reports/{rid[:16]}.html", parameters=params, title=title,
                              input_hash=_sha(report_nb_hash, code, params, digest(rid), digest(prev)),
                              meta={"report_id": rid, "agency": agency, "year": year_txt,
-                                   "template": rec.get("template"), "form": rec.get("form"),
-                                   "n_errors": rec.get("n_errors")}))
+                                   "template": _text(rec.get("template")), "form": _text(rec.get("form")),
+                                   **{k: _count(rec.get(k)) for k in ("n_errors", "n_warnings", "n_unreadable")}}))
     if corpus:
-        params = {"store": root, "year": year, "where": where, "brief_href": "reports/{short_id}.html"}
+        params = {"store": root, "year": year, "where": where, "brief_href": "reports/{short_id}.html",
+                  "index_href": "index.html"}
         store_digest = _sha(sorted((n, sorted(d.items())) for n, d in rows.items()),
                             _digests(c.failures.assign(report_id=c.failures["path"]), list(c.failures.columns)))
         from .briefs import label
@@ -478,6 +510,24 @@ def _error_text(exc: BaseException) -> str:
     return f"{name}: {exc}"
 
 
+def scrub_paths(text: str, *roots: str | os.PathLike[str] | None) -> str:
+    """`text` with the absolute paths of this machine replaced: the given roots (the output folder,
+    the store) by their names, then the checkout, the virtual environment, the working folder and
+    the home folder by placeholders, so that no published page names the machine's folders."""
+    subs: list[tuple[str, str]] = []
+    for r in roots:
+        if r:
+            p = str(Path(r).absolute())
+            subs.append((p, f"<{Path(p).name}>"))
+    project = str(Path(__file__).resolve().parent.parent)
+    subs += [(project, "<ogi-reports>"), (sys.prefix, "<venv>"), (os.path.realpath(sys.prefix), "<venv>"),
+             (os.getcwd(), "<cwd>"), (str(Path.home()), "~")]
+    for old, new in sorted(subs, key=lambda x: -len(x[0])):
+        if len(old) > 1:
+            text = text.replace(old, new)
+    return text
+
+
 def _failure_page(job: BriefJob, error: str) -> str:
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f"content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>{html.escape(job.title)}</title><style>"
@@ -493,7 +543,7 @@ def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> Bri
     sink: list[Any] = []
     try:
         nb = worker.run(job.notebook, job.parameters, sink=sink)
-        page = export_html(nb, job.title)
+        page = scrub_paths(export_html(nb, job.title), out, job.parameters.get("store"))
         write_atomic(out / job.output, page)
         return BriefResult(id=job.id, status="ok", seconds=time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - one failing brief never stops the batch
@@ -510,9 +560,9 @@ def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> Bri
                 page = _failure_page(job, error)
         except Exception as exc2:  # noqa: BLE001 - even the error page failed: say so plainly
             page = _failure_page(job, f"{error}; the failed notebook could not be exported: {exc2}")
-        write_atomic(out / job.output, page)
-        return BriefResult(id=job.id, status="failed", seconds=time.perf_counter() - t0, error=error,
-                           kept_notebook=kept)
+        write_atomic(out / job.output, scrub_paths(page, out, job.parameters.get("store")))
+        return BriefResult(id=job.id, status="failed", seconds=time.perf_counter() - t0,
+                           error=scrub_paths(error, out, job.parameters.get("store")), kept_notebook=kept)
 
 
 def _run_chunk(jobs: list[BriefJob], out: str) -> list[BriefResult]:
@@ -590,26 +640,32 @@ def _index_html(run: BriefRun, failures: pd.DataFrame) -> str:
             parts.append(f'<tr><td><a href="{e(j.output)}">{e(j.title)}</a>{kept}</td>'
                          f'<td class="sev-error">{e(res.error or "")}</td></tr>')
         parts.append("</tbody></table>")
+    columns = ("agency", "year", "template", "form", "n_errors", "n_warnings", "n_unreadable", "status")
     parts.append(f"<h2>{e(label('brief'))}</h2><table class=\"links\"><thead><tr>" + "".join(
-        f"<th>{e(label(k))}</th>" for k in ("agency", "year", "template", "form", "n_errors", "status"))
-        + "</tr></thead><tbody>")
+        f"<th>{e(label(k))}</th>" for k in columns) + "</tr></thead><tbody>")
+    shown = {"ok": label("built"), "failed": label("not_built")}
     for j in reports:
         res = run.results.get(j.id)
         st = res.status if res else "not run"
         cls = "ok" if st == "ok" else "sev-error"
         m = j.meta
-        n_err = m.get("n_errors")
+        counts = "".join(f'<td class="{"sev-error" if k == "n_errors" and m.get(k) else ""}">'
+                         f'{e("" if m.get(k) is None else str(m.get(k)))}</td>'
+                         for k in ("n_errors", "n_warnings", "n_unreadable"))
         parts.append(f'<tr><td><a href="{e(j.output)}">{e(str(m.get("agency") or j.title))}</a></td>'
                      f'<td>{e(str(m.get("year") or ""))}</td><td>{e(str(m.get("template") or ""))}</td>'
-                     f'<td>{e(str(m.get("form") or ""))}</td><td>{e("" if n_err is None else str(n_err))}</td>'
-                     f'<td class="{cls}">{e(st)}</td></tr>')
+                     f'<td>{e(str(m.get("form") or ""))}</td>{counts}'
+                     f'<td class="{cls}">{e(shown.get(st, label("not_run")))}</td></tr>')
     parts.append("</tbody></table>")
     if len(failures):
         parts.append(f"<h2>{e(label('failures'))}: {len(failures)}</h2><table><thead><tr><th>{e(label('path'))}</th>"
                      f"<th>{e(label('message'))}</th></tr></thead><tbody>")
         for p, m in zip(failures["path"], failures["message"]):
-            parts.append(f"<tr><td><code>{e(str(p))}</code></td><td>{e(str(m))}</td></tr>")
+            parts.append(f"<tr><td><code>{e(Path(str(p)).name)}</code></td><td>{e(str(m))}</td></tr>")
         parts.append("</tbody></table>")
+    from .briefs import footer
+
+    parts.append(footer(None)._repr_html_())
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><meta http-equiv="Content-Security-Policy" '
             f"content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\"><title>"
@@ -638,7 +694,7 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
     out = Path(out).absolute()
     check_output(out)
     try:
-        jobs = plan_briefs(store, year=year, where=where, notebooks=Path(notebooks))
+        jobs = plan_briefs(store, year=year, where=where, notebooks=Path(notebooks), out=out)
     except StoreError as exc:
         raise BriefError(str(store), str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
@@ -671,7 +727,7 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
         failures = open_store(store).failures
         write_atomic(out / MANIFEST, json.dumps(_manifest(run, str(Path(store).absolute())), ensure_ascii=False,
                                                 indent=1, default=str))
-        write_atomic(out / "index.html", _index_html(run, failures))
+        write_atomic(out / "index.html", scrub_paths(_index_html(run, failures), out, store))
         _remove_stale(out, run, written_before)
     return run
 

@@ -34,14 +34,18 @@ __all__ = [
     "applicants_chart",
     "brief_links",
     "caveat_text",
+    "cell_label",
     "copies_table",
     "corpus_title",
     "coverage",
+    "downloads",
     "distributions",
     "escape",
     "excerpts",
     "findings_summary",
+    "finding_message",
     "findings_table",
+    "footer",
     "format_value",
     "grid",
     "identity",
@@ -50,11 +54,13 @@ __all__ = [
     "load_corpus",
     "load_report",
     "metric_defs",
+    "nav",
     "outcomes_chart",
     "outliers",
     "rankings",
     "report_from_store",
     "review_chart",
+    "stack",
     "statistical_tables",
     "store_data",
     "trends",
@@ -103,6 +109,11 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def stack(*items: Any) -> Html:
+    """Views one below the other, as one output (navigation, identity, downloads)."""
+    return Html("".join(i._repr_html_() if hasattr(i, "_repr_html_") else _e(i) for i in items))
+
+
 def grid(*items: Any) -> Html:
     """Charts (or other HTML views) side by side, two to a row on a wide page."""
     return Html('<div class="charts">' + "".join(i._repr_html_() for i in items) + "</div>")
@@ -123,6 +134,7 @@ class ReportData:
     sections: dict[str, str]
     metrics: pd.DataFrame
     previous: ReportData | None = None
+    store: StoreData | None = None
 
     @property
     def template(self) -> str:
@@ -150,6 +162,13 @@ class StoreData:
         from .metrics import report_metrics
 
         return report_metrics(self.cells, self.reports, self.findings)
+
+    @functools.cached_property
+    def version_id(self) -> str:
+        """The store's version id (helpers.export.store_version_id), shown in every brief's footer."""
+        from .export import store_version_id
+
+        return store_version_id(self.reports, self.cells, self.findings)
 
     @functools.cached_property
     def by_id(self) -> dict[str, dict[str, pd.DataFrame]]:
@@ -216,7 +235,7 @@ def report_from_store(data: StoreData, report_id: str, with_previous: bool = Tru
         previous = report_from_store(data, str(prev_id), with_previous=False)
     return ReportData(report_id=report_id, meta=meta, cells=data.part(report_id, "cells"),
                       findings=data.part(report_id, "findings"), sections=sections,
-                      metrics=data.part(report_id, "metrics"), previous=previous)
+                      metrics=data.part(report_id, "metrics"), previous=previous, store=data)
 
 
 def _from_file(path: str, previous_path: str = "") -> ReportData:
@@ -341,8 +360,17 @@ def _cell_text(value: Any, raw: Any, status: str) -> str:
 # Report views
 
 
-def identity(data: ReportData) -> Html:
-    """Agency, year, template, source and cell statuses of a report."""
+def _source_link(path: Any, href: str = "") -> str:
+    """The source file by its name, linked relatively when `href` is given; never an absolute path."""
+    if _missing(path) or not str(path):
+        return ""
+    name = _e(Path(str(path)).name)
+    return f'<a href="{_e(href)}"><code>{name}</code></a>' if href else f"<code>{name}</code>"
+
+
+def identity(data: ReportData, source_href: str = "") -> Html:
+    """Agency, year, template, source (its file name, linked by `source_href` when given) and cell
+    statuses of a report."""
     m = data.meta
     kinds = _config()["organ_kinds"]
     tmpl = get_template(data.template)
@@ -360,7 +388,7 @@ def identity(data: ReportData) -> Html:
         ("title", _e(m.get("title"))),
         ("report_date", _e(m.get("report_date"))),
         ("published", _e(m.get("published"))),
-        ("source", f"<code>{_e(m.get('path'))}</code>"),
+        ("source", _source_link(m.get("path"), source_href)),
         ("report_id", f"<code>{_e(data.report_id)}</code>"),
         ("cells", _e(status_text)),
         ("previous", _e(f"{prev.meta.get('agency') or ''} {prev.year or ''}".strip()) if prev else _e(label("none"))),
@@ -377,10 +405,11 @@ def _flags(findings: pd.DataFrame) -> dict[str, list[str]]:
     if findings.empty:
         return out
     f = findings[findings["severity"].astype(str).isin(FLAG_SEVERITIES)]
-    for t, r, c, msg in zip(f["table"], f["row"], f["column"], f["message"]):
+    for rec in f.to_dict("records"):
+        t, r, c = rec.get("table"), rec.get("row"), rec.get("column")
         if _missing(t) or _missing(r) or _missing(c):
             continue
-        out.setdefault(f"{t}/{r}/{c}", []).append(str(msg))
+        out.setdefault(f"{t}/{r}/{c}", []).append(finding_message(rec))
     return out
 
 
@@ -467,6 +496,65 @@ def _rule_names() -> dict[str, str]:
     return {r.id: r.zh for r in get_rules()}
 
 
+@functools.lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    from .validate import get_rules
+
+    return {r.id: r for r in get_rules()}
+
+
+def cell_label(table: Any, row: Any = None, column: Any = None) -> str:
+    """The display label of a cell (or of a row, or a table) in Chinese: `表3 （七）总计 | 总计`,
+    never the internal key."""
+    if _missing(table) or not str(table):
+        return ""
+    from .export import variable_label
+
+    t, r, c = str(table), "" if _missing(row) else str(row), "" if _missing(column) else str(column)
+    if r.startswith("unknown:"):
+        return f"表{t.rsplit('_', 1)[-1]} {r[len('unknown:'):]}" + (f" | {c}" if c else "")
+    if r and c:
+        try:
+            return variable_label(f"{t}/{r}/{c}")["label_zh"]
+        except Exception:  # noqa: BLE001 - a key outside both templates: say where, plainly
+            pass
+    for version in ("2021", "2019"):
+        tbl = get_template(version).tables.get(t)
+        if tbl is None:
+            continue
+        if not r:
+            return tbl.title
+        hit = next((x for x in tbl.rows if x.key == r), None)
+        if hit is not None:
+            return f"表{t.rsplit('_', 1)[-1]} {hit.printed_label}"
+    return " ".join(x for x in (t, r, c) if x)
+
+
+def finding_message(rec: Mapping[str, Any], lang: str = "zh") -> str:
+    """A finding's message from the rule catalogue's template (rules.yaml `message_zh`/`message_en`)
+    with the cell's display label and the amounts; a rule that could not be evaluated says so. Falls
+    back to the stored (English) message for a rule without a template."""
+    rule = _rules().get(str(rec.get("rule")))
+    template = getattr(rule, f"message_{lang}", "") if rule is not None else ""
+    if rule is None or not template:
+        return "" if _missing(rec.get("message")) else str(rec["message"])
+    if str(rec.get("severity")) == "info" and rule.severity != "info":
+        text = label("not_evaluated").format(rule=rule.id)
+        return text.split(" · ")[0 if lang == "zh" else -1]
+    where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
+
+    def num(key: str, signed: bool = False) -> str:
+        v = rec.get(key)
+        if _missing(v):
+            return "—"
+        return _change(v, 0, "件") if signed else format_value(v, "")
+
+    found_share = "—" if _missing(rec.get("found")) else f"{float(rec['found']):.0%}"
+    text = template.format(cell=where, expected=num("expected"), found=num("found"), delta=num("delta", True),
+                           found_share=found_share)
+    return text.lstrip("：: ") if not where else text
+
+
 def findings_table(data: ReportData) -> Html:
     """Errors and warnings in full; information findings counted, listed in a collapsed block."""
     f = data.findings
@@ -479,13 +567,15 @@ def findings_table(data: ReportData) -> Html:
     def rows(frame: pd.DataFrame) -> list[list[str]]:
         out = []
         for rec in frame.to_dict("records"):
-            where = "/".join(str(rec[k]) for k in ("table", "row", "column") if not _missing(rec.get(k)))
+            where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
             rule = str(rec["rule"])
+            zh, en = finding_message(rec, "zh"), "" if _missing(rec.get("message")) else str(rec["message"])
             out.append([f'<span class="sev-{_e(rec["severity"])}">{_e(sev.get(str(rec["severity"]), rec["severity"]))}'
                         f"</span>", f'<abbr title="{_e(_rule_names().get(rule, ""))}">{_e(rule)}</abbr>',
-                        f"<code>{_e(where)}</code>", _e(format_value(rec.get("expected"), "")),
+                        _e(where), _e(format_value(rec.get("expected"), "")),
                         _e(format_value(rec.get("found"), "")), _e(format_value(rec.get("delta"), "")),
-                        _e(rec.get("message"))])
+                        f'<span class="msg-zh">{_e(zh)}</span>'
+                        + (f'<br><span class="en">{_e(en)}</span>' if en and en != zh else "")])
         return out
 
     headers = [label(k) for k in ("severity", "rule", "cell", "expected", "found", "delta", "message")]
@@ -581,7 +671,7 @@ def corpus_title(c: CorpusData) -> Html:
     filt = f'<p class="note">{_e(label("filter"))}: <code>{_e(c.filter)}</code></p>' if c.filter else ""
     return Html(f'<div class="identity"><p class="kicker">{_e(label("corpus_brief"))}</p><h1>{_e(scope)} '
                 f'<span class="year">{len(c.reports)} {_e(label("reports"))}</span></h1>{filt}'
-                f'<p class="note"><code>{_e(c.store.path)}</code></p></div>')
+                f'<p class="note"><code>{_e(c.store.path.name)}</code></p></div>')
 
 
 def coverage(c: CorpusData) -> Html:
@@ -607,7 +697,7 @@ def coverage(c: CorpusData) -> Html:
     parts.append(f'<h3>{_e(label("failures"))}: {len(fails)}</h3>')
     if len(fails):
         parts.append(_table([label("path"), label("error_class"), label("message")],
-                            [[f"<code>{_e(p)}</code>", _e(k), _e(m)] for p, k, m in
+                            [[f"<code>{_e(Path(str(p)).name)}</code>", _e(k), _e(m)] for p, k, m in
                              zip(fails["path"], fails["error_class"], fails["message"])]))
     else:
         parts.append(f'<p class="ok">{_e(label("no_failures"))}</p>')
@@ -794,3 +884,50 @@ def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: M
                      _e(st)])
     return Html(_table([label(k) for k in ("agency", "year", "template", "form", "n_errors", "status")], rows,
                        "links"))
+
+
+# --------------------------------------------------------------------------------------------
+# Navigation, downloads, footer
+
+
+def nav(index_href: str = "", previous_href: str = "", corpus_href: str = "") -> Html:
+    """Links back to the index, to the corpus brief and to the previous year's brief (relative hrefs
+    given by `ogi brief`; none when the brief is run on its own)."""
+    links = [(index_href, "nav_index"), (corpus_href, "nav_corpus"), (previous_href, "nav_previous")]
+    parts = [f'<a class="nav-{k[4:]}" href="{_e(h)}">{_e(label(k))}</a>' for h, k in links if h]
+    return Html(f'<nav class="links">{" · ".join(parts)}</nav>' if parts else "")
+
+
+def _csv_uri(frame: pd.DataFrame) -> str:
+    import base64
+
+    text = frame.to_csv(index=False, lineterminator="\n")
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + text).encode("utf-8")).decode("ascii")
+
+
+def downloads(data: ReportData) -> Html:
+    """The report's cells, findings and metrics as CSV files inside the page (data: URIs), so the
+    page stays one self-contained file."""
+    from .record import CELL_COLUMNS
+
+    short = data.report_id[:16]
+    cells = data.cells[[c for c in CELL_COLUMNS if c in data.cells.columns]]
+    frames = {"cells": cells, "findings": data.findings.drop(columns=["report_id"], errors="ignore"),
+              "metrics": data.metrics.drop(columns=["report_id"], errors="ignore")}
+    links = [f'<a class="download" download="{_e(short)}_{k}.csv" href="{_csv_uri(f)}">{_e(label("download_" + k))}'
+             f"</a>" for k, f in frames.items()]
+    return Html(f'<p class="downloads">{_e(label("downloads"))}：{" · ".join(links)}</p>')
+
+
+def footer(data: ReportData | CorpusData | StoreData | None = None) -> Html:
+    """Versions (ogi, rule catalogue, store) and the methods note, at the foot of every brief."""
+    from . import __version__
+
+    store = data.store if isinstance(data, CorpusData) else data if isinstance(data, StoreData) else None
+    if isinstance(data, ReportData):
+        store = getattr(data, "store", None)
+    version = store.version_id if store is not None else "—"
+    rules = read_data("rules.yaml").get("version", "")
+    methods = "".join(f"<li>{_e(t)}</li>" for t in _config().get("methods", []))
+    return Html(f'<footer class="brief-footer"><p>{_e(label("footer_versions").format(ogi=__version__, rules=rules, store=version))}'
+                f'</p><details open><summary>{_e(label("methods_title"))}</summary><ul>{methods}</ul></details></footer>')
