@@ -17,6 +17,7 @@ import functools
 import html
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ __all__ = [
     "statistical_tables",
     "store_data",
     "trends",
+    "unkey",
 ]
 
 FLAG_SEVERITIES = ("error", "warning")
@@ -530,6 +532,16 @@ def cell_label(table: Any, row: Any = None, column: Any = None) -> str:
     return " ".join(x for x in (t, r, c) if x)
 
 
+_KEY = re.compile(r"\[?\b(table_\d)/([A-Za-z0-9_:.\-\u4e00-\u9fff]+)(?:/([A-Za-z0-9_]+))?\]?")
+
+
+def unkey(text: str) -> str:
+    """`text` with every internal cell key (`table_3/granted/total`, `[table_3/...]`) replaced by
+    its display label, so that a reader never sees a key."""
+    return _KEY.sub(lambda m: f"（{cell_label(m.group(1), m.group(2), m.group(3))}）" if m.group(0).startswith("[")
+                    else cell_label(m.group(1), m.group(2), m.group(3)), text)
+
+
 def finding_message(rec: Mapping[str, Any], lang: str = "zh") -> str:
     """A finding's message from the rule catalogue's template (rules.yaml `message_zh`/`message_en`)
     with the cell's display label and the amounts; a rule that could not be evaluated says so. Falls
@@ -569,7 +581,7 @@ def findings_table(data: ReportData) -> Html:
         for rec in frame.to_dict("records"):
             where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
             rule = str(rec["rule"])
-            zh, en = finding_message(rec, "zh"), "" if _missing(rec.get("message")) else str(rec["message"])
+            zh, en = finding_message(rec, "zh"), "" if _missing(rec.get("message")) else unkey(str(rec["message"]))
             out.append([f'<span class="sev-{_e(rec["severity"])}">{_e(sev.get(str(rec["severity"]), rec["severity"]))}'
                         f"</span>", f'<abbr title="{_e(_rule_names().get(rule, ""))}">{_e(rule)}</abbr>',
                         _e(where), _e(format_value(rec.get("expected"), "")),
@@ -615,7 +627,7 @@ def key_metrics(data: ReportData, metrics: Sequence[str] | None = None) -> Html:
         if not _missing(rec.get("caveat")) and rec.get("caveat"):
             notes.append(caveat_text(str(rec["caveat"])))
         if not _missing(rec.get("note")) and rec.get("note"):
-            notes.append(str(rec["note"]))
+            notes.append(unkey(str(rec["note"])))
         frac = ""
         if m.is_rate and not _missing(rec.get("numerator")) and not _missing(rec.get("denominator")):
             frac = f' <span class="frac">({format_value(rec["numerator"])}/{format_value(rec["denominator"])})</span>'
