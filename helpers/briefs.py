@@ -38,7 +38,10 @@ __all__ = [
     "cell_label",
     "copies_table",
     "corpus_title",
+    "balanced_reports",
     "coverage",
+    "coverage_matrix",
+    "distributions_by_year",
     "downloads",
     "distributions",
     "escape",
@@ -64,6 +67,7 @@ __all__ = [
     "stack",
     "statistical_tables",
     "store_data",
+    "trend_note",
     "trends",
     "unkey",
 ]
@@ -383,7 +387,7 @@ def identity(data: ReportData, source_href: str = "") -> Html:
         ("agency", _e(m.get("agency")) or f'<span class="status">{_e(label("not_printed"))}</span>'),
         ("organ_name", _e(m.get("organ_name"))),
         ("organ_kind", _e(kinds.get(str(m.get("organ_kind")), m.get("organ_kind")))),
-        ("level", _e(m.get("level"))),
+        ("level", _e(_config().get("levels", {}).get(str(m.get("level")), m.get("level")))),
         ("year", _e(m.get("year")) or f'<span class="status">{_e(label("not_printed"))}</span>'),
         ("template", _e(f"{data.template} · {tmpl.name}")),
         ("form", _e(m.get("form"))),
@@ -705,6 +709,7 @@ def coverage(c: CorpusData) -> Html:
         parts.append(_table([label("agency"), label("year"), label("n_errors")],
                             [[_e(a), _e(y), _e(n)] for a, y, n in zip(errors["agency"], errors["year"],
                                                                        errors["n_errors"])]))
+    parts.append(coverage_matrix(c))
     fails = c.store.failures
     parts.append(f'<h3>{_e(label("failures"))}: {len(fails)}</h3>')
     if len(fails):
@@ -714,6 +719,51 @@ def coverage(c: CorpusData) -> Html:
     else:
         parts.append(f'<p class="ok">{_e(label("no_failures"))}</p>')
     return Html("".join(parts))
+
+
+def coverage_matrix(c: CorpusData) -> Html:
+    """Organ × year: how many files each organ published for each year (every year of the filter,
+    so gaps show), the first `coverage_organs` organs by name and a count of the rest."""
+    r = c.all_years
+    if r.empty or "organ_id" not in r:
+        return Html("")
+    organ = r["organ_id"].astype(object).where(r["organ_id"].notna(), "report:" + r["report_id"].astype(str))
+    name = r["agency"].astype(object).where(r["agency"].notna(), r.get("organ_name"))
+    frame = pd.DataFrame({"organ": organ, "name": name.map(_agency_text), "year": r["year"]}).dropna(subset=["year"])
+    years = sorted({int(y) for y in frame["year"]})
+    counts = frame.groupby(["organ", "year"]).size()
+    names = frame.groupby("organ")["name"].first().sort_values(kind="stable")
+    limit = int(_config().get("coverage_organs", 40))
+    rows = []
+    for org, nm in list(names.items())[:limit]:
+        cells = []
+        for y in years:
+            n = int(counts.get((org, y), 0))
+            cells.append(_e(n) if n else f'<span class="status">{_e(label("no_file").split(" · ")[0])}</span>')
+        rows.append([_e(nm), *cells])
+    more = (f'<p class="note">{_e(label("more_pairs").format(n=len(names) - limit))}</p>' if len(names) > limit else "")
+    return Html(f'<h3>{_e(label("coverage_matrix"))}</h3>'
+                + _table([label("organ"), *map(str, years)], rows, "matrix") + more)
+
+
+def distributions_by_year(c: CorpusData, metrics: Sequence[str] | None = None) -> Html:
+    """Per key metric and year: number of solid values, quartiles and median (small denominators
+    left out), over every year of the filter."""
+    defs = metric_defs()
+    ids = set(c.all_years["report_id"].astype(str))
+    m = c.rows(c.store.metrics, ids).drop(columns=["year"], errors="ignore")
+    m = m.merge(c.all_years[["report_id", "year"]].astype({"report_id": str}), on="report_id", how="left")
+    solid = m[m["value"].notna() & ~m["small_n"].fillna(False).astype(bool)]
+    rows = []
+    for mid in metrics or _config()["corpus_distributions"]:
+        d = defs[mid]
+        part = solid[solid["metric"] == mid]
+        for y, g in part.groupby("year", sort=True):
+            v = g["value"].astype("float64")
+            rows.append([_e(d.zh), _e(int(y)), _e(len(v)), *(_e(format_value(v.quantile(q), d.unit))
+                                                              for q in (0.25, 0.5, 0.75))])
+    return Html(f'<h3>{_e(label("by_year"))}</h3>' + _table(
+        [label("metric"), label("year"), label("reports"), label("p25"), label("median"), label("p75")], rows))
 
 
 def distributions(c: CorpusData, metrics: Sequence[str] | None = None) -> list[plots.Chart]:
@@ -859,27 +909,64 @@ def copies_table(c: CorpusData, threshold: float = 0.8, top: int = 10) -> Html:
     summary = _table([label("kind"), label("section"), label("count")],
                      [[_e(kinds.get(k, k)), _e(heads.get(sec, sec)), _e(n)]
                       for k, sec, n in counts.itertuples(index=False)])
+    text = {(str(r), str(sec)): str(t) for r, sec, t in zip(c.store.sections["report_id"], c.store.sections["section"],
+                                                              c.store.sections["text"]) if not _missing(t)}
+    n_chars = int(_config().get("copy_excerpt_chars", 80))
+
+    def cut(rid: Any, sec: Any) -> str:
+        t = " ".join(text.get((str(rid), str(sec)), "").split())
+        return _e(t[:n_chars] + ("…" if len(t) > n_chars else ""))
+
     rows = [[_e(kinds.get(k, k)), _e(heads.get(s, s)), _e(f"{a} {ya}"), _e(f"{b} {yb}"), _e(f"{sim:.2f}"),
-             _e(f"{sh:.0%}")]
-            for k, s, a, ya, b, yb, sim, sh in zip(
+             _e(f"{sh:.0%}"), f'<span class="excerpt">{cut(ra, s)}</span>', f'<span class="excerpt">{cut(rb, s)}</span>']
+            for k, s, a, ya, b, yb, sim, sh, ra, rb in zip(
                 pairs["kind"], pairs["section"], pairs.get("name_a", pairs["organ_a"]), pairs["year_a"],
-                pairs.get("name_b", pairs["organ_b"]), pairs["year_b"], pairs["similarity"], pairs["shared_share"])][:top]
+                pairs.get("name_b", pairs["organ_b"]), pairs["year_b"], pairs["similarity"], pairs["shared_share"],
+                pairs["report_a"], pairs["report_b"])][:top]
     more = f'<p class="note">{_e(label("more_pairs").format(n=len(pairs) - top))}</p>' if len(pairs) > top else ""
     return Html(summary + _table([label(k) for k in ("kind", "section", "agency", "agency", "similarity",
-                                                     "shared_share")], rows) + more)
+                                                     "shared_share", "excerpt_a", "excerpt_b")], rows, "copies") + more)
 
 
 def trends(c: CorpusData, metrics: Sequence[str] | None = None) -> plots.Chart:
     """Pooled rates by year over every year of the filtered reports."""
     from .metrics import aggregate_metrics
 
-    ids = set(c.all_years["report_id"].astype(str))
+    reports = balanced_reports(c)
+    ids = set(reports["report_id"].astype(str))
     m = c.rows(c.store.metrics, ids)
     mids = list(metrics or _config()["corpus_trends"])
-    pooled = aggregate_metrics(m[m["metric"].isin(mids)], c.all_years, by=("year",))
+    pooled = aggregate_metrics(m[m["metric"].isin(mids)], reports, by=("year",))
     pooled = pooled.assign(value=pooled["value"].astype("float64") * 100)
     defs = metric_defs()
     return plots.trend_chart(pooled, [(mid, defs[mid].zh) for mid in mids], unit="%")
+
+
+def balanced_reports(c: CorpusData) -> pd.DataFrame:
+    """The reports of organs present in every year of the filter (one file per organ-year: the
+    panel's), so that a trend compares the same organs year after year."""
+    from .metrics import panel_table
+
+    r = c.all_years
+    if r.empty or "organ_id" not in r:
+        return r.iloc[0:0]
+    keep = panel_table(c.rows(c.store.cells, set(r["report_id"].astype(str))), r,
+                       keys=["table_3/results_total/total"]).table
+    keep = keep[keep["year"].notna() & ~keep["organ_id"].astype(str).str.startswith("report:")]
+    years = set(keep["year"].astype(int))
+    full = keep.groupby("organ_id")["year"].nunique()
+    organs = set(full[full == len(years)].index)
+    ids = set(keep.loc[keep["organ_id"].isin(organs), "report_id"].astype(str))
+    return r[r["report_id"].astype(str).isin(ids)]
+
+
+def trend_note(c: CorpusData) -> Html:
+    """How many organs the trend follows and how many reports each year has."""
+    b = balanced_reports(c)
+    per_year = b.groupby("year").size()
+    text = "，".join(f"{int(y)}: {int(n)}" for y, n in per_year.items())
+    return Html(f'<p class="note">{_e(label("balanced").format(n=b["organ_id"].nunique() if len(b) else 0))}；'
+                f'{_e(label("n_per_year"))}：{_e(text or "—")}</p>')
 
 
 def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: Mapping[str, str] | None = None) -> Html:
