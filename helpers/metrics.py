@@ -694,7 +694,8 @@ def flag_outliers(metrics: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
 
 def rank(metrics: pd.DataFrame, metric: str, reports: pd.DataFrame | None = None,
          by: Sequence[str] = ("level", "year"), ascending: bool = False) -> pd.DataFrame:
-    """Rank reports on one metric within groups (1 = highest unless ascending), leaving out
+    """Rank reports on one metric within groups (default: level and year; 1 = highest unless
+    ascending, said in the `direction` column), ties sharing a rank (1, 1, 3), leaving out
     small-denominator and null values: they are not solid enough to rank."""
     if metric not in {m.id for m in metric_definitions()}:
         raise StoreError(f"unknown metric {metric!r}; see docs/metrics.md for the metric ids")
@@ -714,7 +715,8 @@ def rank(metrics: pd.DataFrame, metric: str, reports: pd.DataFrame | None = None
     else:
         df = df.assign(rank=df["value"].rank(method="min", ascending=ascending).astype("int64"),
                        n_ranked=len(df))
-    cols = ["report_id", *by, "metric", "value", "numerator", "denominator", "rank", "n_ranked"]
+    df = df.assign(direction="ascending" if ascending else "descending")
+    cols = ["report_id", *by, "metric", "value", "numerator", "denominator", "rank", "n_ranked", "direction"]
     return df.sort_values([*by, "rank"], kind="stable")[cols].reset_index(drop=True)
 
 

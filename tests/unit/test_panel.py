@@ -78,3 +78,22 @@ def test_an_inferred_cell_gives_a_caveat_and_an_unreadable_one_a_null_with_cavea
     assert m.loc[("i", "grant_rate"), "value"] == 0.2
     assert pd.isna(m.loc[("u", "grant_rate"), "value"])
     assert "unreadable=table_3/results_total/total" in m.loc[("u", "grant_rate"), "caveat"]
+
+
+def test_rankings_are_within_level_and_year_with_ties_sharing_a_rank_and_a_direction() -> None:
+    from helpers.metrics import rank
+
+    rows = [("a", "county", 2022, 50), ("b", "county", 2022, 50), ("c", "county", 2022, 20),
+            ("d", "township", 2022, 90), ("e", "county", 2023, 10), ("f", "county", 2022, 4)]
+    reports = pd.DataFrame([{"report_id": r, "template": "2021", "level": lv, "year": y} for r, lv, y, _ in rows])
+    maps = [({"table_3/granted/total": g * (100 if r != "f" else 1) // 100,
+              "table_3/results_total/total": 100 if r != "f" else 5}, r) for r, _, _, g in rows]
+    cells = pd.concat([Report.from_cells(m).cells.assign(report_id=r) for m, r in maps], ignore_index=True)
+    out = rank(report_metrics(cells, reports), "grant_rate", reports)
+    got = {r: (lv, y, k, n) for r, lv, y, k, n in zip(out["report_id"], out["level"], out["year"], out["rank"],
+                                                       out["n_ranked"])}
+    assert got == {"a": ("county", 2022, 1, 3), "b": ("county", 2022, 1, 3), "c": ("county", 2022, 3, 3),
+                   "d": ("township", 2022, 1, 1), "e": ("county", 2023, 1, 1)}   # f: small denominator
+    assert set(out["direction"]) == {"descending"}
+    low = rank(report_metrics(cells, reports), "grant_rate", reports, ascending=True)
+    assert low.set_index("report_id").loc["c", "rank"] == 1 and set(low["direction"]) == {"ascending"}
