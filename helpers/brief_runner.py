@@ -126,7 +126,7 @@ def _code_hash() -> str:
 
 
 # What `ogi brief` writes into its output folder; a folder holding anything else is not its own.
-OWNED_NAMES = frozenset({MANIFEST, "index.html", "corpus.html", "reports", "failed", "store"})
+OWNED_NAMES = frozenset({MANIFEST, "index.html", "corpus.html", "reports", "failed", "notebooks", "store"})
 
 
 def check_output(out: Path) -> None:
@@ -535,8 +535,9 @@ def _failure_page(job: BriefJob, error: str) -> str:
             f"</h1><p>{html.escape(error)}</p></div></main></body></html>")
 
 
-def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> BriefResult:
-    """Execute and export one brief into `out`; never raises for a failing notebook."""
+def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None, keep: bool = False) -> BriefResult:
+    """Execute and export one brief into `out` (with `keep`, its executed notebook too, under
+    notebooks/); never raises for a failing notebook."""
     worker = worker or _WORKER
     assert worker is not None, "run_job needs a KernelWorker (the pool initialiser starts one)"
     t0 = time.perf_counter()
@@ -545,7 +546,13 @@ def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> Bri
         nb = worker.run(job.notebook, job.parameters, sink=sink)
         page = scrub_paths(export_html(nb, job.title), out, job.parameters.get("store"))
         write_atomic(out / job.output, page)
-        return BriefResult(id=job.id, status="ok", seconds=time.perf_counter() - t0)
+        kept = None
+        if keep:
+            import nbformat
+
+            kept = f"notebooks/{Path(job.output).stem}.ipynb"
+            write_atomic(out / kept, nbformat.writes(nb))
+        return BriefResult(id=job.id, status="ok", seconds=time.perf_counter() - t0, kept_notebook=kept)
     except Exception as exc:  # noqa: BLE001 - one failing brief never stops the batch
         error = _error_text(exc)
         kept = None
@@ -565,8 +572,8 @@ def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> Bri
                            error=scrub_paths(error, out, job.parameters.get("store")), kept_notebook=kept)
 
 
-def _run_chunk(jobs: list[BriefJob], out: str) -> list[BriefResult]:
-    return [run_job(j, Path(out)) for j in jobs]
+def _run_chunk(jobs: list[BriefJob], out: str, keep: bool = False) -> list[BriefResult]:
+    return [run_job(j, Path(out), keep=keep) for j in jobs]
 
 
 # --------------------------------------------------------------------------------------------
@@ -682,13 +689,14 @@ def _progress(total: int, enabled: bool) -> Any:
 
 def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, workers: int = 1,
                year: int | None = None, where: str = "", notebooks: Path = NOTEBOOK_DIR,
-               progress: bool = True, force: bool = False, chunk: int = 4,
+               progress: bool = True, force: bool = False, chunk: int = 4, keep_notebooks: bool = False,
                on_result: Callable[[BriefResult], None] | None = None) -> BriefRun:
     """Brief every report of a store and the corpus into `out` on `workers` kernels.
 
     A brief whose input hash equals the manifest's, with status ok and its page present, is skipped
-    (unless `force`). Results are recorded as they come; index.html and manifest.json are written at
-    the end, also when the run is interrupted.
+    (unless `force`, or `keep_notebooks` and its executed notebook is not kept). Results are recorded
+    as they come; index.html and manifest.json are written at the end, also when the run is
+    interrupted. `keep_notebooks` keeps every executed notebook under notebooks/.
     """
     t0 = time.perf_counter()
     out = Path(out).absolute()
@@ -704,15 +712,18 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
     todo: list[BriefJob] = []
     for job in jobs:
         old = before.get(job.id)
+        kept_old = old.get("kept_notebook") if old else None
         if (old and old.get("input_hash") == job.input_hash and old.get("status") == "ok"
-                and (out / job.output).is_file()):
-            results[job.id] = BriefResult(id=job.id, status="ok", seconds=float(old.get("seconds") or 0), ran=False)
+                and (out / job.output).is_file()
+                and (not keep_notebooks or (kept_old and (out / str(kept_old)).is_file()))):
+            results[job.id] = BriefResult(id=job.id, status="ok", seconds=float(old.get("seconds") or 0), ran=False,
+                                          kept_notebook=kept_old if keep_notebooks else None)
         else:
             todo.append(job)
     run = BriefRun(out=out, jobs=jobs, results=results, seconds=0.0)
     bar = _progress(len(todo), progress)
     try:
-        for res in _execute(todo, out, workers, chunk):
+        for res in _execute(todo, out, workers, chunk, keep_notebooks):
             results[res.id] = res
             bar.update(1)
             if res.status != "ok":
@@ -744,12 +755,12 @@ def _remove_stale(out: Path, run: BriefRun, before: dict[str, dict[str, Any]]) -
             if not rel:
                 continue
             path = (out / str(rel)).resolve()
-            inside = path.parent in (root / "reports", root / "failed")
+            inside = path.parent in (root / "reports", root / "failed", root / "notebooks")
             if inside and path not in keep and path.suffix in (".html", ".ipynb"):
                 path.unlink(missing_ok=True)
 
 
-def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Iterable[BriefResult]:
+def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int, keep: bool = False) -> Iterable[BriefResult]:
     """Run jobs on `workers` processes, each with its own kernel; corpus first (it is the longest)."""
     if not jobs:
         return
@@ -758,7 +769,7 @@ def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Itera
         worker.start()
         try:
             for job in jobs:
-                yield run_job(job, out, worker)
+                yield run_job(job, out, worker, keep)
         finally:
             worker.close()
         return
@@ -769,7 +780,7 @@ def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Itera
     chunks += [rest[i:i + size] for i in range(0, len(rest), size)]
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = {pool.submit(_run_chunk, c, str(out)): c for c in chunks}
+        futures = {pool.submit(_run_chunk, c, str(out), keep): c for c in chunks}
         try:
             for fut in cf.as_completed(futures):
                 try:

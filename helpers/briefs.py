@@ -1026,7 +1026,9 @@ def footer(data: ReportData | CorpusData | StoreData | None = None) -> Html:
     if isinstance(data, ReportData):
         store = getattr(data, "store", None)
     version = store.version_id if store is not None else "—"
-    rules = read_data("rules.yaml").get("version", "")
+    from .export import rules_version
+
+    rules = rules_version()
     methods = "".join(f"<li>{_e(t)}</li>" for t in _config().get("methods", []))
     return Html(f'<footer class="brief-footer"><p>{_e(label("footer_versions").format(ogi=__version__, rules=rules, store=version))}'
                 f'</p><details open><summary>{_e(label("methods_title"))}</summary><ul>{methods}</ul></details></footer>')

@@ -57,6 +57,7 @@ __all__ = [
     "long_frame",
     "panel_frame",
     "read_long_csv",
+    "rules_version",
     "shorten_name",
     "stata_label",
     "status_name",
@@ -675,8 +676,6 @@ def _codebook_resource(book: pd.DataFrame, path: Path, base: Path) -> dict[str, 
 def _package(resources: list[dict[str, Any]], reports: pd.DataFrame, version_id: str,
              to: str) -> dict[str, Any]:
     from . import __version__
-    from .validate import get_rules  # noqa: F401 - the catalogue's version is read below
-    from .template import read_data
 
     sources = []
     if "path" in reports.columns:
@@ -691,11 +690,19 @@ def _package(resources: list[dict[str, Any]], reports: pd.DataFrame, version_id:
         "description": " ".join(str(spec.get("description", "")).split()),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "ogi_version": __version__,
-        "rules_version": str(read_data("rules.yaml").get("version", "")),
+        "rules_version": rules_version(),
         "store_version": version_id,
         "sources": sources,
         "resources": resources,
     }
+
+
+@functools.lru_cache(maxsize=1)
+def rules_version() -> str:
+    """The rule catalogue's version (rules.yaml `version`), shown in packages and brief footers."""
+    from .template import read_data
+
+    return str(read_data("rules.yaml").get("version", ""))
 
 
 def _write_json(path: Path, obj: Any) -> None:

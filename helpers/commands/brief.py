@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="re-run every brief, even those whose inputs did not change")
     p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
                    help="folder with report_brief.ipynb and corpus_brief.ipynb (default: the project's notebooks/)")
+    p.add_argument("--keep-notebooks", action="store_true",
+                   help="keep every executed notebook under DIR/notebooks/ (failed ones are always kept under failed/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -71,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     store = _store_of(list(args.inputs), out, progress=not args.no_progress)
     result = run_briefs(store, out, workers=args.workers, year=args.year, where=args.filter,
-                        notebooks=args.notebooks or NOTEBOOK_DIR, progress=not args.no_progress, force=args.force)
+                        notebooks=args.notebooks or NOTEBOOK_DIR, progress=not args.no_progress, force=args.force,
+                        keep_notebooks=args.keep_notebooks)
     n = len(result.jobs)
     failed = result.failed
     print(f"briefs: {n - len(failed)} ok, {len(failed)} failed, {n - result.ran} unchanged (skipped) "

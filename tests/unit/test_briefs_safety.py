@@ -134,3 +134,20 @@ def test_no_nan_for_a_report_without_an_agency(stores: dict[str, Path]) -> None:
     page = _index_html(BriefRun(out=Path("."), jobs=jobs, results={}, seconds=0.0), reports.iloc[0:0])
     assert "nan" not in page.lower().replace("nanjing", "")
     assert all("nan" not in j.title for j in jobs)
+
+
+def test_a_run_keeps_notebooks_on_request_and_shows_no_nan(stores: dict[str, Path], tmp_path: Path) -> None:
+    from helpers.brief_runner import run_briefs
+
+    out = tmp_path / "out"
+    run = run_briefs(stores["store"], out, workers=1, progress=False, keep_notebooks=True)
+    assert not run.failed, [r.error for r in run.failed]
+    kept = sorted(p.name for p in (out / "notebooks").iterdir())
+    assert kept == sorted(f"{Path(j.output).stem}.ipynb" for j in run.jobs)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "已生成" in index and ">ok<" not in index and "nan" not in index
+    for page in out.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert str(out) not in text and str(stores["store"]) not in text, page.name
+    again = run_briefs(stores["store"], out, workers=1, progress=False, keep_notebooks=True)
+    assert again.ran == 0                                        # kept notebooks count as up to date

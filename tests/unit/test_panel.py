@@ -97,3 +97,20 @@ def test_rankings_are_within_level_and_year_with_ties_sharing_a_rank_and_a_direc
     assert set(out["direction"]) == {"descending"}
     low = rank(report_metrics(cells, reports), "grant_rate", reports, ascending=True)
     assert low.set_index("report_id").loc["c", "rank"] == 1 and set(low["direction"]) == {"ascending"}
+
+
+def test_the_caveat_of_a_rate_over_an_error_cell_is_shown_in_the_brief(tmp_path) -> None:
+    from helpers.briefs import key_metrics, load_report
+    from helpers.synth import perturb, random_report, render
+
+    rep = random_report(21, template="2021", year=2022, agency="测试市注意局")
+    rep = perturb(rep, "table_3/granted/natural_person", 3)           # R4 on the granted row
+    path = tmp_path / "r.txt"
+    path.write_bytes(render(rep, "text").data)
+    data = load_report(report_path=str(path))
+    assert ((data.findings["rule"] == "R4") & (data.findings["row"] == "granted")).any()
+    grant = data.metrics.set_index("metric").loc["grant_rate"]
+    assert "R4=table_3/granted/total" in grant["caveat"]
+    page = str(key_metrics(data, ["grant_rate", "requests_new"]))
+    assert "注意：所用单元格存疑" in page and "被R4标记为错误" in page and "表3 （一）予以公开 | 总计" in page
+    assert "table_3/" not in page
