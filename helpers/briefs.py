@@ -63,6 +63,7 @@ __all__ = [
     "outliers",
     "rankings",
     "report_from_store",
+    "sample_path",
     "review_chart",
     "stack",
     "statistical_tables",
@@ -217,10 +218,19 @@ def _store_data(root: str, fingerprint: tuple[tuple[str, int, int], ...]) -> Sto
                      failures=corpus.failures, sections=corpus.sections)
 
 
-def store_data(store: str | os.PathLike[str]) -> StoreData:
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def sample_path(kind: str) -> Path:
+    """The project's sample store or report (briefs.yaml `sample_store`, `sample_report`): what an
+    empty `store` or `report_path` parameter means, wherever the notebook runs."""
+    return PROJECT / str(_config()[f"sample_{kind}"])
+
+
+def store_data(store: str | os.PathLike[str] = "") -> StoreData:
     """The store's tables, read once per process while the store is unchanged (a brief run in a
-    reused kernel reads the store once, not once per brief)."""
-    root = Path(store).expanduser().absolute()
+    reused kernel reads the store once, not once per brief). An empty `store`: the sample store."""
+    root = Path(store or sample_path("store")).expanduser().absolute()
     if not root.is_dir():
         raise BriefError(str(root), "the store folder does not exist; create it with `ogi ingest FILES --store DIR`")
     return _store_data(str(root), _fingerprint(root))
@@ -272,12 +282,13 @@ def _from_file(path: str, previous_path: str = "") -> ReportData:
 
 def load_report(report_path: str = "", store: str = "", report_id: str = "", previous_path: str = "") -> ReportData:
     """One report for a brief: from `report_path` (parsed and validated now, with `previous_path` as
-    last year's) or from `store` by `report_id` (its stored findings and previous-year link)."""
+    last year's; empty: the project's sample report) or from `store` by `report_id` (its stored
+    findings and previous-year link)."""
     if store and report_id:
         return report_from_store(store_data(store), str(report_id))
-    if report_path:
-        return _from_file(str(report_path), str(previous_path or ""))
-    raise BriefError("report_brief", "give a report_path, or a store and a report_id")
+    if report_id:
+        raise BriefError("report_brief", "a report_id needs its store; give store as well")
+    return _from_file(str(report_path or sample_path("report")), str(previous_path or ""))
 
 
 @dataclasses.dataclass
