@@ -718,7 +718,7 @@ def coverage(c: CorpusData) -> Html:
     if len(errors):
         errors = errors.sort_values("n_errors", ascending=False).head(20)
         parts.append(_table([label("agency"), label("year"), label("n_errors")],
-                            [[_e(a), _e(y), _e(n)] for a, y, n in zip(errors["agency"], errors["year"],
+                            [[_e(_agency_text(a)), _e(y), _e(n)] for a, y, n in zip(errors["agency"], errors["year"],
                                                                        errors["n_errors"])]))
     parts.append(coverage_matrix(c))
     fails = c.store.failures
@@ -987,7 +987,8 @@ def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: M
     for rec in r.to_dict("records"):
         rid = str(rec["report_id"])
         link = href.format(report_id=rid, short_id=rid[:16]) if href else ""
-        name = _e(rec.get("agency") or rec.get("organ_name") or rid[:12])
+        name = _e(_agency_text(rec.get("agency")) if not _missing(rec.get("agency")) else
+                  (rec.get("organ_name") if not _missing(rec.get("organ_name")) else rid[:12]))
         cell = f'<a href="{_e(link)}">{name}</a>' if link else name
         st = (status or {}).get(rid, "")
         rows.append([cell, _e(rec.get("year")), _e(rec.get("template")), _e(rec.get("form")), _e(rec.get("n_errors")),
