@@ -5,6 +5,7 @@ statuses that survive every format, Stata extended missing values, Frictionless 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +23,33 @@ FORM_ORDER = ["html", "docx", "pdf", "text"]     # the panel keeps the page befo
 STATA_CODES = {"blank": "a", "placeholder": "b", "unreadable": "c", "missing": "d", "not_in_format": "e"}
 
 
+def _shared(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """A folder built once per test session, also under pytest-xdist (the workers share the base
+    temporary folder; an flock makes one of them build it while the others wait)."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / ".done").exists():
+            build(root)
+            (root / ".done").touch()
+    return root
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """9 generated reports over 2020–2022 (2019 and 2021 formats), plus one report published as a
     page and as text (same numbers) and one published twice with a number changed (a conflict)."""
+    return _shared(tmp_path_factory, "export-package", _build_store) / "store"
+
+
+def _build_store(root: Path) -> None:
     from helpers.store import ingest
     from helpers.synth import perturb, random_report, render, write_corpus
 
-    root = tmp_path_factory.mktemp("package")
     files = root / "files"
     write_corpus(files, reports=9, years=[2020, 2021, 2022], forms=["text", "html"], error_share=0.3, seed=7)
     (files / "manifest.csv").unlink(missing_ok=True)
@@ -41,7 +61,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     changed = perturb(other, "table_3/granted/total", 5)
     (files / "conflict_b.html").write_bytes(render(changed, "html").data)
     ingest([files], root / "store", scheduler="serial", progress=False)
-    return root / "store"
+    from helpers.store import open_store
+
+    corpus = open_store(root / "store")
+    for to in SUFFIXES:
+        export_store(corpus, to, root / "exports" / to, layout="wide")
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +78,9 @@ def corpus(store: Path):
 
 
 @pytest.fixture(scope="module")
-def exports(corpus, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("exports")
-    out = {}
-    for to in SUFFIXES:
-        out[to] = root / to
-        export_store(corpus, to, out[to], layout="wide")
-    return out
+def exports(store: Path) -> dict[str, Path]:
+    """Every table in every format, wide, exported once with the store (read only by the tests)."""
+    return {to: store.parent / "exports" / to for to in SUFFIXES}
 
 
 def _read(path: Path, to: str) -> pd.DataFrame:
