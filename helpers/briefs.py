@@ -444,6 +444,28 @@ def _unknown_rows(cells: pd.DataFrame, table: str, columns: Sequence[str]) -> li
     return out
 
 
+def _hybrid_rows(data: ReportData, table: str, after: str, cols: Sequence[Any], td: Any) -> list[str]:
+    """For a 2021-format report that prints the single 2019 （六）其他处理 row (metrics.HYBRID), that
+    row, shown after the last of the three 2021 （六） rows it stands for."""
+    from .metrics import HYBRID, _groups, layouts
+
+    groups = {k: v for k, v in _groups().items() if k.startswith(f"{table}/")}
+    if not groups or data.template != "2021":
+        return []
+    rows19 = {k.split("/")[1]: [m.split("/")[1] for m in v] for k, v in groups.items()}
+    out = []
+    for row19, members in rows19.items():
+        if after != members[-1]:
+            continue
+        meta = pd.DataFrame([{"report_id": data.report_id, "template": data.template}])
+        if layouts(data.cells.assign(report_id=data.report_id), meta).get(data.report_id) != HYBRID:
+            continue
+        r19 = next(r for r in get_template("2019").tables[table].rows if r.key == row19)
+        out.append(f"<tr><th>{_e(r19.printed_label)}</th>" + "".join(td(f"{table}/{row19}/{c.key}") for c in cols)
+                   + "</tr>")
+    return out
+
+
 @functools.lru_cache(maxsize=4)
 def _bands(version: str) -> dict[str, str]:
     spec = read_data(f"{version}.yaml").get("tables", {}).get("table_2", {})
@@ -496,6 +518,7 @@ def statistical_tables(data: ReportData) -> Html:
                     name = f"{_e(r.parent)}：{name}"
                 body.append(f"<tr{cls}><th>{name}</th>" + "".join(td(f"{tkey}/{r.key}/{c.key}") for c in cols)
                             + "</tr>")
+                body.extend(_hybrid_rows(data, tkey, r.key, cols, td))
             body.extend(_unknown_rows(data.cells, tkey, [c.key for c in cols]))
             parts.append(f'<table class="stat"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(body)}'
                          f'</tbody></table>')

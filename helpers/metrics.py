@@ -30,9 +30,9 @@ __all__ = [
     "comparable_keys",
     "definitions_frame",
     "flag_outliers",
+    "layouts",
     "metric_definitions",
     "metrics_config",
-    "layouts",
     "metrics_markdown",
     "panel",
     "panel_keys",
@@ -334,7 +334,8 @@ def _part(grid: _Grid, keys: Sequence[str], usable: list[str]) -> tuple[np.ndarr
         if flag is not None:
             named = flag != ""
             if named.any():
-                caveat[named] = caveat[named] + np.array([f"{r}={k}; " for r in flag[named]], dtype=object)
+                caveat[named] = caveat[named] + np.array(["".join(f"{r}={k}; " for r in rules.split(","))
+                                                          for rules in flag[named]], dtype=object)
         ok &= good
         total += np.where(good, v, 0.0)
     return total, ok, note, caveat
@@ -477,7 +478,6 @@ class PanelTable:
     keys: tuple[str, ...]
 
 
-PANEL_ID = ["organ_id", "year"]
 PANEL_META = ["report_id", "format", "agency", "organ_name", "organ_kind", "level", "region_code", "region",
               "n_files", "duplicates"]
 CONFLICT_COLUMNS = ["organ_id", "year", "report_id", "duplicate_of", "key", "value", "primary_value"]
@@ -511,7 +511,7 @@ def panel_table(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] 
     unreadable = (st == "unreadable").sum(axis=1)
     form = reps["form"].astype(str) if "form" in reps else pd.Series([""] * len(reps))
     form_rank = form.map(lambda f: _FORM_ORDER.index(f) if f in _FORM_ORDER else len(_FORM_ORDER))
-    order = pd.DataFrame({"organ_id": organ, "year": year, "alone": alone, "readable": -readable,
+    order = pd.DataFrame({"organ_id": organ, "year": year, "readable": -readable,
                           "unreadable": unreadable, "form": form_rank.to_numpy(), "rid": reps["report_id"],
                           "pos": np.arange(len(reps))})
     order = order.sort_values(["organ_id", "year", "readable", "unreadable", "form", "rid"], kind="stable")

@@ -114,3 +114,17 @@ def test_the_caveat_of_a_rate_over_an_error_cell_is_shown_in_the_brief(tmp_path)
     page = str(key_metrics(data, ["grant_rate", "requests_new"]))
     assert "注意：所用单元格存疑" in page and "被R4标记为错误" in page and "表3 （一）予以公开 | 总计" in page
     assert "table_3/" not in page
+
+
+def test_the_brief_of_a_hybrid_record_shows_its_2019_other_row() -> None:
+    from helpers.briefs import ReportData, statistical_tables
+
+    hybrid = Report.from_cells({"table_3/other_handling/total": 6, "table_3/other_handling/natural_person": 6},
+                               template="2021")
+    data = ReportData(report_id="h", meta={"template": "2021"}, cells=hybrid.cells, findings=pd.DataFrame(
+        columns=["rule", "severity", "table", "row", "column", "message"]), sections={}, metrics=pd.DataFrame())
+    page = str(statistical_tables(data))
+    assert "（六）其他处理" in page
+    plain = Report.from_cells({"table_3/oth_other/total": 1}, template="2021")
+    data.cells = plain.cells
+    assert "（六）其他处理" not in str(statistical_tables(data))
