@@ -512,16 +512,17 @@ def _error_text(exc: BaseException) -> str:
 
 def scrub_paths(text: str, *roots: str | os.PathLike[str] | None) -> str:
     """`text` with the absolute paths of this machine replaced: the given roots (the output folder,
-    the store) by their names, then the checkout, the virtual environment, the working folder and
-    the home folder by placeholders, so that no published page names the machine's folders."""
+    the store) by their names in brackets (`[store]`), then the checkout, the virtual environment,
+    the working folder and the home folder (`[ogi-reports]`, `[venv]`, `[cwd]`, `~`), so that no
+    published page names the machine's folders. The placeholders are plain text, safe in HTML."""
     subs: list[tuple[str, str]] = []
     for r in roots:
         if r:
             p = str(Path(r).absolute())
-            subs.append((p, f"<{Path(p).name}>"))
+            subs.append((p, f"[{Path(p).name}]"))
     project = str(Path(__file__).resolve().parent.parent)
-    subs += [(project, "<ogi-reports>"), (sys.prefix, "<venv>"), (os.path.realpath(sys.prefix), "<venv>"),
-             (os.getcwd(), "<cwd>"), (str(Path.home()), "~")]
+    subs += [(project, "[ogi-reports]"), (sys.prefix, "[venv]"), (os.path.realpath(sys.prefix), "[venv]"),
+             (os.getcwd(), "[cwd]"), (str(Path.home()), "~")]
     for old, new in sorted(subs, key=lambda x: -len(x[0])):
         if len(old) > 1:
             text = text.replace(old, new)

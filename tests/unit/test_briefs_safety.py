@@ -151,3 +151,21 @@ def test_a_run_keeps_notebooks_on_request_and_shows_no_nan(stores: dict[str, Pat
         assert str(out) not in text and str(stores["store"]) not in text, page.name
     again = run_briefs(stores["store"], out, workers=1, progress=False, keep_notebooks=True)
     assert again.ran == 0                                        # kept notebooks count as up to date
+
+
+def test_tracebacks_and_error_pages_name_no_folder_of_this_machine(tmp_path: Path) -> None:
+    import os
+
+    from helpers.brief_runner import BriefJob, _failure_page, scrub_paths
+
+    out, store = tmp_path / "out", tmp_path / "data" / "store"
+    venv = sys.prefix
+    home = str(Path.home())
+    trace = (f'File "{venv}/lib/python3.11/site-packages/x.py", line 3\n'
+             f'File "{Path(__file__).resolve().parents[2]}/helpers/briefs.py", line 9\n'
+             f"FileNotFoundError: {store}/cells/part-1.parquet; {out}/reports/a.html; {os.getcwd()}/x; {home}/y")
+    job = BriefJob(id="r", kind="report", notebook="nb", output="reports/a.html", parameters={}, title="t")
+    page = scrub_paths(_failure_page(job, trace), out, store)
+    for folder in (str(out), str(store), venv, str(Path(__file__).resolve().parents[2]), os.getcwd(), home):
+        assert folder not in page, folder
+    assert "[store]/cells/part-1.parquet" in page and "[venv]/lib" in page and "<store>" not in page
