@@ -21,7 +21,8 @@ from .errors import (
     UnsupportedForm,
 )
 from .export import export_store
-from .metrics import aggregate_metrics, report_metrics
+from .metrics import (aggregate_metrics, flag_outliers, metric_definitions, panel, panel_table, rank,
+                      report_metrics)
 from .parse import read_report
 from .record import Report
 from .store import Corpus, ingest, open_store
@@ -50,10 +51,15 @@ __all__ = [
     "aggregate_metrics",
     "export_store",
     "find_copies",
+    "flag_outliers",
     "get_rules",
     "get_template",
     "ingest",
+    "metric_definitions",
     "open_store",
+    "panel",
+    "panel_table",
+    "rank",
     "read_report",
     "report_metrics",
     "validate",

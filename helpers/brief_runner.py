@@ -46,11 +46,15 @@ __all__ = [
     "BriefResult",
     "BriefRun",
     "KernelWorker",
+    "OWNED_NAMES",
     "NOTEBOOK_DIR",
+    "check_output",
     "export_html",
+    "input_files",
     "plan_briefs",
     "prepare_notebook",
     "run_briefs",
+    "scrub_paths",
     "write_atomic",
 ]
 
@@ -121,6 +125,53 @@ def _code_hash() -> str:
     return _sha(*[(root / f).read_bytes() if (root / f).exists() else f.encode() for f in CODE_FILES])
 
 
+# What `ogi brief` writes into its output folder; a folder holding anything else is not its own.
+OWNED_NAMES = frozenset({MANIFEST, "index.html", "corpus.html", "reports", "failed", "notebooks", "store"})
+
+
+def check_output(out: Path) -> None:
+    """Refuse an output folder that `ogi brief` does not own: one that exists, is not empty, has no
+    manifest.json of an earlier run and holds names that are not the briefs' own, so that a brief
+    never writes into (or cleans) a folder of someone else's files."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BriefError(str(out), "exists and is not a folder; give a new or empty folder for the briefs")
+    if not out.is_dir() or (out / MANIFEST).is_file():
+        return
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in OWNED_NAMES and not p.name.startswith(".tmp-"))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise BriefError(str(out), f"is not a brief folder (no {MANIFEST}) and holds other files ({shown}); "
+                         "give a new or empty folder, so that no file of yours is overwritten or removed")
+
+
+def input_files(inputs: Sequence[str | os.PathLike[str]], out: Path) -> list[str]:
+    """The report files under `inputs`, leaving out the brief output folder `out` and any folder
+    that holds briefs (a manifest.json of ours beside index.html) or a store: `ogi brief DIR --out
+    DIR/briefs` never reads its own pages as reports."""
+    from .store import MARKER
+
+    out_real = os.path.realpath(out)
+
+    def ours(d: str) -> bool:
+        return (os.path.realpath(d) == out_real or os.path.isfile(os.path.join(d, MARKER))
+                or (os.path.isfile(os.path.join(d, MANIFEST)) and os.path.isfile(os.path.join(d, "index.html"))))
+
+    files: list[str] = []
+    for given in inputs:
+        p = Path(given)
+        if p.is_file():
+            if not os.path.realpath(p).startswith(out_real + os.sep):
+                files.append(str(p))
+            continue
+        if ours(str(p)):
+            continue
+        for dirpath, dirnames, filenames in os.walk(p):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not ours(os.path.join(dirpath, d)))
+            files.extend(os.path.join(dirpath, f) for f in sorted(filenames) if not f.startswith("."))
+    return files
+
+
 # --------------------------------------------------------------------------------------------
 # Jobs
 
@@ -151,6 +202,17 @@ class BriefResult:
     kept_notebook: str | None = None
 
 
+def _text(value: Any) -> str:
+    """A report field as text: "" for None, NaN and <NA> (never "nan" on a page)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else int(value)
+
+
 def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
     """report_id → a digest of that report's rows (vectorised row hashes, summed per report)."""
     if frame.empty:
@@ -162,10 +224,30 @@ def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
             for (k, v), n in zip(summed.items(), frame.groupby(frame["report_id"].astype(str)).size())}
 
 
-def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filter: str = "",  # noqa: A002
-                notebooks: Path = NOTEBOOK_DIR, corpus: bool = True) -> list[BriefJob]:
+def _previous_pages(c: Any) -> dict[str, str]:
+    """report_id → the report_id of the previous year's panel file of the same organ (the most
+    completely read file of that organ-year, `helpers.metrics.panel_table`)."""
+    from .metrics import panel_table
+
+    reports = c.reports
+    if reports.empty or "organ_id" not in reports:
+        return {}
+    keep = panel_table(c.cells, reports, keys=["table_3/results_total/total"]).table
+    primary = {(str(o), int(y)): str(r) for o, y, r in zip(keep["organ_id"], keep["year"], keep["report_id"])
+               if not pd.isna(y)}
+    out = {}
+    for rid, organ, year in zip(reports["report_id"].astype(str), reports["organ_id"], reports["year"]):
+        if _text(organ) and not pd.isna(year) and (str(organ), int(year) - 1) in primary:
+            out[rid] = primary[(str(organ), int(year) - 1)]
+    return out
+
+
+def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, where: str = "",
+                notebooks: Path = NOTEBOOK_DIR, corpus: bool = True, out: Path | None = None) -> list[BriefJob]:
     """One job per report in the store (and one for the corpus), each with its input hash: the
-    notebook, the code, the parameters and a digest of every stored row the brief reads."""
+    notebook, the code, the parameters and a digest of every stored row the brief reads. With `out`
+    (the output folder), each report brief links its source file relatively."""
+    from .filter_expr import filter_frame
     from .store import open_store
 
     c = open_store(store)
@@ -173,12 +255,12 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
     reports = c.reports
     if year is not None:
         reports = reports[reports["year"] == int(year)]
-    if filter:
-        try:
-            reports = reports.query(filter, engine="python")
-        except Exception as exc:  # noqa: BLE001 - a user's expression
-            raise BriefError("ogi brief", f"the filter {filter!r} cannot be applied to the reports table: "
-                             f"{exc}") from exc
+    reports = filter_frame(reports, where)
+    if year is not None and reports.empty:
+        years = sorted({int(y) for y in c.reports["year"].dropna()})
+        have = f"its years are {', '.join(map(str, years))}" if years else "it holds no reports"
+        raise BriefError(str(store), f"no reports of {int(year)} in the store{' match the filter' if where else ''}; "
+                         f"{have}")
     code = _code_hash()
     nb_report = notebooks / "report_brief.ipynb"
     nb_corpus = notebooks / "corpus_brief.ipynb"
@@ -195,21 +277,30 @@ def plan_briefs(store: str | os.PathLike[str], *, year: int | None = None, filte
         return [rows[n].get(rid or "", "") for n in rows]
 
     jobs: list[BriefJob] = []
+    previous_pages = _previous_pages(c)
+    selected = set(reports["report_id"].astype(str))
     for rec in reports.sort_values(["year", "agency", "report_id"], na_position="last").to_dict("records"):
         rid = str(rec["report_id"])
         prev = rec.get("previous_report_id")
         prev = None if prev is None or (isinstance(prev, float) and pd.isna(prev)) else str(prev)
-        params = {"store": root, "report_id": rid}
+        params = {"store": root, "report_id": rid, "index_href": "../index.html"}
+        page_prev = previous_pages.get(rid)
+        if page_prev in selected:
+            params["previous_href"] = f"{page_prev[:16]}.html"
+        if out is not None and _text(rec.get("path")):
+            params["source_href"] = Path(os.path.relpath(str(rec["path"]), Path(out) / "reports")).as_posix()
         year_txt = "" if pd.isna(rec.get("year")) else str(int(rec["year"]))
-        title = f"{rec.get('agency') or rec.get('organ_name') or rid[:12]} {year_txt}".strip()
+        agency = _text(rec.get("agency"))
+        title = f"{agency or _text(rec.get('organ_name')) or rid[:12]} {year_txt}".strip()
         jobs.append(BriefJob(id=f"report:{rid}", kind="report", notebook=str(nb_report),
                              output=f"reports/{rid[:16]}.html", parameters=params, title=title,
                              input_hash=_sha(report_nb_hash, code, params, digest(rid), digest(prev)),
-                             meta={"report_id": rid, "agency": rec.get("agency"), "year": year_txt,
-                                   "template": rec.get("template"), "form": rec.get("form"),
-                                   "n_errors": rec.get("n_errors")}))
+                             meta={"report_id": rid, "agency": agency, "year": year_txt,
+                                   "template": _text(rec.get("template")), "form": _text(rec.get("form")),
+                                   **{k: _count(rec.get(k)) for k in ("n_errors", "n_warnings", "n_unreadable")}}))
     if corpus:
-        params = {"store": root, "year": year, "filter": filter, "brief_href": "reports/{short_id}.html"}
+        params = {"store": root, "year": year, "where": where, "brief_href": "reports/{short_id}.html",
+                  "index_href": "index.html"}
         store_digest = _sha(sorted((n, sorted(d.items())) for n, d in rows.items()),
                             _digests(c.failures.assign(report_id=c.failures["path"]), list(c.failures.columns)))
         from .briefs import label
@@ -419,6 +510,25 @@ def _error_text(exc: BaseException) -> str:
     return f"{name}: {exc}"
 
 
+def scrub_paths(text: str, *roots: str | os.PathLike[str] | None) -> str:
+    """`text` with the absolute paths of this machine replaced: the given roots (the output folder,
+    the store) by their names in brackets (`[store]`), then the checkout, the virtual environment,
+    the working folder and the home folder (`[ogi-reports]`, `[venv]`, `[cwd]`, `~`), so that no
+    published page names the machine's folders. The placeholders are plain text, safe in HTML."""
+    subs: list[tuple[str, str]] = []
+    for r in roots:
+        if r:
+            p = str(Path(r).absolute())
+            subs.append((p, f"[{Path(p).name}]"))
+    project = str(Path(__file__).resolve().parent.parent)
+    subs += [(project, "[ogi-reports]"), (sys.prefix, "[venv]"), (os.path.realpath(sys.prefix), "[venv]"),
+             (os.getcwd(), "[cwd]"), (str(Path.home()), "~")]
+    for old, new in sorted(subs, key=lambda x: -len(x[0])):
+        if len(old) > 1:
+            text = text.replace(old, new)
+    return text
+
+
 def _failure_page(job: BriefJob, error: str) -> str:
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f"content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>{html.escape(job.title)}</title><style>"
@@ -426,17 +536,24 @@ def _failure_page(job: BriefJob, error: str) -> str:
             f"</h1><p>{html.escape(error)}</p></div></main></body></html>")
 
 
-def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> BriefResult:
-    """Execute and export one brief into `out`; never raises for a failing notebook."""
+def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None, keep: bool = False) -> BriefResult:
+    """Execute and export one brief into `out` (with `keep`, its executed notebook too, under
+    notebooks/); never raises for a failing notebook."""
     worker = worker or _WORKER
     assert worker is not None, "run_job needs a KernelWorker (the pool initialiser starts one)"
     t0 = time.perf_counter()
     sink: list[Any] = []
     try:
         nb = worker.run(job.notebook, job.parameters, sink=sink)
-        page = export_html(nb, job.title)
+        page = scrub_paths(export_html(nb, job.title), out, job.parameters.get("store"))
         write_atomic(out / job.output, page)
-        return BriefResult(id=job.id, status="ok", seconds=time.perf_counter() - t0)
+        kept = None
+        if keep:
+            import nbformat
+
+            kept = f"notebooks/{Path(job.output).stem}.ipynb"
+            write_atomic(out / kept, nbformat.writes(nb))
+        return BriefResult(id=job.id, status="ok", seconds=time.perf_counter() - t0, kept_notebook=kept)
     except Exception as exc:  # noqa: BLE001 - one failing brief never stops the batch
         error = _error_text(exc)
         kept = None
@@ -451,13 +568,13 @@ def run_job(job: BriefJob, out: Path, worker: KernelWorker | None = None) -> Bri
                 page = _failure_page(job, error)
         except Exception as exc2:  # noqa: BLE001 - even the error page failed: say so plainly
             page = _failure_page(job, f"{error}; the failed notebook could not be exported: {exc2}")
-        write_atomic(out / job.output, page)
-        return BriefResult(id=job.id, status="failed", seconds=time.perf_counter() - t0, error=error,
-                           kept_notebook=kept)
+        write_atomic(out / job.output, scrub_paths(page, out, job.parameters.get("store")))
+        return BriefResult(id=job.id, status="failed", seconds=time.perf_counter() - t0,
+                           error=scrub_paths(error, out, job.parameters.get("store")), kept_notebook=kept)
 
 
-def _run_chunk(jobs: list[BriefJob], out: str) -> list[BriefResult]:
-    return [run_job(j, Path(out)) for j in jobs]
+def _run_chunk(jobs: list[BriefJob], out: str, keep: bool = False) -> list[BriefResult]:
+    return [run_job(j, Path(out), keep=keep) for j in jobs]
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,26 +648,32 @@ def _index_html(run: BriefRun, failures: pd.DataFrame) -> str:
             parts.append(f'<tr><td><a href="{e(j.output)}">{e(j.title)}</a>{kept}</td>'
                          f'<td class="sev-error">{e(res.error or "")}</td></tr>')
         parts.append("</tbody></table>")
+    columns = ("agency", "year", "template", "form", "n_errors", "n_warnings", "n_unreadable", "status")
     parts.append(f"<h2>{e(label('brief'))}</h2><table class=\"links\"><thead><tr>" + "".join(
-        f"<th>{e(label(k))}</th>" for k in ("agency", "year", "template", "form", "n_errors", "status"))
-        + "</tr></thead><tbody>")
+        f"<th>{e(label(k))}</th>" for k in columns) + "</tr></thead><tbody>")
+    shown = {"ok": label("built"), "failed": label("not_built")}
     for j in reports:
         res = run.results.get(j.id)
         st = res.status if res else "not run"
         cls = "ok" if st == "ok" else "sev-error"
         m = j.meta
-        n_err = m.get("n_errors")
+        counts = "".join(f'<td class="{"sev-error" if k == "n_errors" and m.get(k) else ""}">'
+                         f'{e("" if m.get(k) is None else str(m.get(k)))}</td>'
+                         for k in ("n_errors", "n_warnings", "n_unreadable"))
         parts.append(f'<tr><td><a href="{e(j.output)}">{e(str(m.get("agency") or j.title))}</a></td>'
                      f'<td>{e(str(m.get("year") or ""))}</td><td>{e(str(m.get("template") or ""))}</td>'
-                     f'<td>{e(str(m.get("form") or ""))}</td><td>{e("" if n_err is None else str(n_err))}</td>'
-                     f'<td class="{cls}">{e(st)}</td></tr>')
+                     f'<td>{e(str(m.get("form") or ""))}</td>{counts}'
+                     f'<td class="{cls}">{e(shown.get(st, label("not_run")))}</td></tr>')
     parts.append("</tbody></table>")
     if len(failures):
         parts.append(f"<h2>{e(label('failures'))}: {len(failures)}</h2><table><thead><tr><th>{e(label('path'))}</th>"
                      f"<th>{e(label('message'))}</th></tr></thead><tbody>")
         for p, m in zip(failures["path"], failures["message"]):
-            parts.append(f"<tr><td><code>{e(str(p))}</code></td><td>{e(str(m))}</td></tr>")
+            parts.append(f"<tr><td><code>{e(Path(str(p)).name)}</code></td><td>{e(str(m))}</td></tr>")
         parts.append("</tbody></table>")
+    from .briefs import footer
+
+    parts.append(footer(None)._repr_html_())
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><meta http-equiv="Content-Security-Policy" '
             f"content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\"><title>"
@@ -566,36 +689,42 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, workers: int = 1,
-               year: int | None = None, filter: str = "", notebooks: Path = NOTEBOOK_DIR,  # noqa: A002
-               progress: bool = True, force: bool = False, chunk: int = 4,
+               year: int | None = None, where: str = "", notebooks: Path = NOTEBOOK_DIR,
+               progress: bool = True, force: bool = False, chunk: int = 4, keep_notebooks: bool = False,
                on_result: Callable[[BriefResult], None] | None = None) -> BriefRun:
     """Brief every report of a store and the corpus into `out` on `workers` kernels.
 
     A brief whose input hash equals the manifest's, with status ok and its page present, is skipped
-    (unless `force`). Results are recorded as they come; index.html and manifest.json are written at
-    the end, also when the run is interrupted.
+    (unless `force`, or `keep_notebooks` and its executed notebook is not kept). Results are recorded
+    as they come; index.html and manifest.json are written at the end, also when the run is
+    interrupted. `keep_notebooks` keeps every executed notebook under notebooks/.
     """
     t0 = time.perf_counter()
     out = Path(out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out)
     try:
-        jobs = plan_briefs(store, year=year, filter=filter, notebooks=Path(notebooks))
+        jobs = plan_briefs(store, year=year, where=where, notebooks=Path(notebooks), out=out)
     except StoreError as exc:
         raise BriefError(str(store), str(exc)) from exc
-    before = {} if force else _load_manifest(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written_before = _load_manifest(out)
+    before = {} if force else written_before
     results: dict[str, BriefResult] = {}
     todo: list[BriefJob] = []
     for job in jobs:
         old = before.get(job.id)
+        kept_old = old.get("kept_notebook") if old else None
         if (old and old.get("input_hash") == job.input_hash and old.get("status") == "ok"
-                and (out / job.output).is_file()):
-            results[job.id] = BriefResult(id=job.id, status="ok", seconds=float(old.get("seconds") or 0), ran=False)
+                and (out / job.output).is_file()
+                and (not keep_notebooks or (kept_old and (out / str(kept_old)).is_file()))):
+            results[job.id] = BriefResult(id=job.id, status="ok", seconds=float(old.get("seconds") or 0), ran=False,
+                                          kept_notebook=kept_old if keep_notebooks else None)
         else:
             todo.append(job)
     run = BriefRun(out=out, jobs=jobs, results=results, seconds=0.0)
     bar = _progress(len(todo), progress)
     try:
-        for res in _execute(todo, out, workers, chunk):
+        for res in _execute(todo, out, workers, chunk, keep_notebooks):
             results[res.id] = res
             bar.update(1)
             if res.status != "ok":
@@ -610,23 +739,29 @@ def run_briefs(store: str | os.PathLike[str], out: str | os.PathLike[str], *, wo
         failures = open_store(store).failures
         write_atomic(out / MANIFEST, json.dumps(_manifest(run, str(Path(store).absolute())), ensure_ascii=False,
                                                 indent=1, default=str))
-        write_atomic(out / "index.html", _index_html(run, failures))
-        _remove_stale(out, run)
+        write_atomic(out / "index.html", scrub_paths(_index_html(run, failures), out, store))
+        _remove_stale(out, run, written_before)
     return run
 
 
-def _remove_stale(out: Path, run: BriefRun) -> None:
-    """Delete pages and kept notebooks of briefs that are no longer in the run (a report that left
-    the store or the selection), so the folder holds exactly what the index lists."""
-    keep = {out / j.output for j in run.jobs}
-    keep |= {out / r.kept_notebook for r in run.results.values() if r.kept_notebook}
-    for pattern in ("reports/*.html", "failed/*.ipynb"):
-        for path in out.glob(pattern):
-            if path not in keep and not path.name.startswith("."):
+def _remove_stale(out: Path, run: BriefRun, before: dict[str, dict[str, Any]]) -> None:
+    """Delete pages and kept notebooks that an earlier run wrote (listed in its manifest) and that
+    are no longer in this run (a report that left the store or the selection). A file ogi did not
+    write is never removed."""
+    keep = {(out / j.output).resolve() for j in run.jobs}
+    keep |= {(out / r.kept_notebook).resolve() for r in run.results.values() if r.kept_notebook}
+    root = out.resolve()
+    for old in before.values():
+        for rel in (old.get("output"), old.get("kept_notebook")):
+            if not rel:
+                continue
+            path = (out / str(rel)).resolve()
+            inside = path.parent in (root / "reports", root / "failed", root / "notebooks")
+            if inside and path not in keep and path.suffix in (".html", ".ipynb"):
                 path.unlink(missing_ok=True)
 
 
-def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Iterable[BriefResult]:
+def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int, keep: bool = False) -> Iterable[BriefResult]:
     """Run jobs on `workers` processes, each with its own kernel; corpus first (it is the longest)."""
     if not jobs:
         return
@@ -635,7 +770,7 @@ def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Itera
         worker.start()
         try:
             for job in jobs:
-                yield run_job(job, out, worker)
+                yield run_job(job, out, worker, keep)
         finally:
             worker.close()
         return
@@ -646,7 +781,7 @@ def _execute(jobs: list[BriefJob], out: Path, workers: int, chunk: int) -> Itera
     chunks += [rest[i:i + size] for i in range(0, len(rest), size)]
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = {pool.submit(_run_chunk, c, str(out)): c for c in chunks}
+        futures = {pool.submit(_run_chunk, c, str(out), keep): c for c in chunks}
         try:
             for fut in cf.as_completed(futures):
                 try:

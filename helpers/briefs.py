@@ -17,6 +17,7 @@ import functools
 import html
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,22 @@ __all__ = [
     "ReportData",
     "applicants_chart",
     "brief_links",
+    "caveat_text",
+    "cell_label",
     "copies_table",
     "corpus_title",
+    "balanced_reports",
     "coverage",
+    "coverage_matrix",
+    "distributions_by_year",
+    "downloads",
     "distributions",
     "escape",
     "excerpts",
     "findings_summary",
+    "finding_message",
     "findings_table",
+    "footer",
     "format_value",
     "grid",
     "identity",
@@ -49,13 +58,19 @@ __all__ = [
     "load_corpus",
     "load_report",
     "metric_defs",
+    "nav",
     "outcomes_chart",
+    "outliers",
     "rankings",
     "report_from_store",
+    "sample_path",
     "review_chart",
+    "stack",
     "statistical_tables",
     "store_data",
+    "trend_note",
     "trends",
+    "unkey",
 ]
 
 FLAG_SEVERITIES = ("error", "warning")
@@ -101,6 +116,11 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def stack(*items: Any) -> Html:
+    """Views one below the other, as one output (navigation, identity, downloads)."""
+    return Html("".join(i._repr_html_() if hasattr(i, "_repr_html_") else _e(i) for i in items))
+
+
 def grid(*items: Any) -> Html:
     """Charts (or other HTML views) side by side, two to a row on a wide page."""
     return Html('<div class="charts">' + "".join(i._repr_html_() for i in items) + "</div>")
@@ -121,6 +141,7 @@ class ReportData:
     sections: dict[str, str]
     metrics: pd.DataFrame
     previous: ReportData | None = None
+    store: StoreData | None = None
 
     @property
     def template(self) -> str:
@@ -147,7 +168,14 @@ class StoreData:
     def metrics(self) -> pd.DataFrame:
         from .metrics import report_metrics
 
-        return report_metrics(self.cells, self.reports)
+        return report_metrics(self.cells, self.reports, self.findings)
+
+    @functools.cached_property
+    def version_id(self) -> str:
+        """The store's version id (helpers.export.store_version_id), shown in every brief's footer."""
+        from .export import store_version_id
+
+        return store_version_id(self.reports, self.cells, self.findings)
 
     @functools.cached_property
     def by_id(self) -> dict[str, dict[str, pd.DataFrame]]:
@@ -190,10 +218,19 @@ def _store_data(root: str, fingerprint: tuple[tuple[str, int, int], ...]) -> Sto
                      failures=corpus.failures, sections=corpus.sections)
 
 
-def store_data(store: str | os.PathLike[str]) -> StoreData:
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def sample_path(kind: str) -> Path:
+    """The project's sample store or report (briefs.yaml `sample_store`, `sample_report`): what an
+    empty `store` or `report_path` parameter means, wherever the notebook runs."""
+    return PROJECT / str(_config()[f"sample_{kind}"])
+
+
+def store_data(store: str | os.PathLike[str] = "") -> StoreData:
     """The store's tables, read once per process while the store is unchanged (a brief run in a
-    reused kernel reads the store once, not once per brief)."""
-    root = Path(store).expanduser().absolute()
+    reused kernel reads the store once, not once per brief). An empty `store`: the sample store."""
+    root = Path(store or sample_path("store")).expanduser().absolute()
     if not root.is_dir():
         raise BriefError(str(root), "the store folder does not exist; create it with `ogi ingest FILES --store DIR`")
     return _store_data(str(root), _fingerprint(root))
@@ -214,7 +251,7 @@ def report_from_store(data: StoreData, report_id: str, with_previous: bool = Tru
         previous = report_from_store(data, str(prev_id), with_previous=False)
     return ReportData(report_id=report_id, meta=meta, cells=data.part(report_id, "cells"),
                       findings=data.part(report_id, "findings"), sections=sections,
-                      metrics=data.part(report_id, "metrics"), previous=previous)
+                      metrics=data.part(report_id, "metrics"), previous=previous, store=data)
 
 
 def _from_file(path: str, previous_path: str = "") -> ReportData:
@@ -231,7 +268,8 @@ def _from_file(path: str, previous_path: str = "") -> ReportData:
         cells = r.cells.assign(report_id=rid)
         meta = r.metadata()
         meta.update(report_id=rid, organ_name=r.agency)
-        metrics = report_metrics(cells, pd.DataFrame([{"report_id": rid, "template": r.template}]))
+        metrics = report_metrics(cells, pd.DataFrame([{"report_id": rid, "template": r.template}]),
+                                 (f if f is not None else validate(r)).assign(report_id=rid))
         return ReportData(report_id=rid, meta=meta, cells=cells,
                           findings=f if f is not None else validate(r), sections=dict(r.sections),
                           metrics=metrics)
@@ -244,12 +282,13 @@ def _from_file(path: str, previous_path: str = "") -> ReportData:
 
 def load_report(report_path: str = "", store: str = "", report_id: str = "", previous_path: str = "") -> ReportData:
     """One report for a brief: from `report_path` (parsed and validated now, with `previous_path` as
-    last year's) or from `store` by `report_id` (its stored findings and previous-year link)."""
+    last year's; empty: the project's sample report) or from `store` by `report_id` (its stored
+    findings and previous-year link)."""
     if store and report_id:
         return report_from_store(store_data(store), str(report_id))
-    if report_path:
-        return _from_file(str(report_path), str(previous_path or ""))
-    raise BriefError("report_brief", "give a report_path, or a store and a report_id")
+    if report_id:
+        raise BriefError("report_brief", "a report_id needs its store; give store as well")
+    return _from_file(str(report_path or sample_path("report")), str(previous_path or ""))
 
 
 @dataclasses.dataclass
@@ -272,21 +311,18 @@ class CorpusData:
         return frame[frame["report_id"].astype(str).isin(ids)]
 
 
-def load_corpus(store: str, year: int | None = None, filter: str = "") -> CorpusData:  # noqa: A002
-    """A store's reports of `year` (None: every year) that match `filter`, a pandas query over the
-    reports table (e.g. `organ_kind == "department"` or `level in ["county", "city"]`)."""
+def load_corpus(store: str, year: int | None = None, where: str = "") -> CorpusData:
+    """A store's reports of `year` (None: every year) that match `where`, an expression of the
+    filter language of `helpers.filter_expr` over the reports table (e.g. `organ_kind ==
+    "department"` or `level in ["county", "city"]`; never evaluated as code)."""
+    from .filter_expr import filter_frame
+
     data = store_data(store)
-    reports = data.reports
-    if filter:
-        try:
-            reports = reports.query(filter, engine="python")
-        except Exception as exc:  # noqa: BLE001 - a user's filter expression: say what is wrong
-            raise BriefError("corpus_brief", f"the filter {filter!r} cannot be applied to the reports table: {exc}; "
-                             f"columns are {', '.join(map(str, data.reports.columns))}") from exc
+    reports = filter_frame(data.reports, where)
     all_years = reports
     if year is not None:
         reports = reports[reports["year"] == int(year)]
-    return CorpusData(store=data, year=None if year is None else int(year), filter=filter,
+    return CorpusData(store=data, year=None if year is None else int(year), filter=where,
                       reports=reports.reset_index(drop=True), all_years=all_years.reset_index(drop=True))
 
 
@@ -341,8 +377,17 @@ def _cell_text(value: Any, raw: Any, status: str) -> str:
 # Report views
 
 
-def identity(data: ReportData) -> Html:
-    """Agency, year, template, source and cell statuses of a report."""
+def _source_link(path: Any, href: str = "") -> str:
+    """The source file by its name, linked relatively when `href` is given; never an absolute path."""
+    if _missing(path) or not str(path):
+        return ""
+    name = _e(Path(str(path)).name)
+    return f'<a href="{_e(href)}"><code>{name}</code></a>' if href else f"<code>{name}</code>"
+
+
+def identity(data: ReportData, source_href: str = "") -> Html:
+    """Agency, year, template, source (its file name, linked by `source_href` when given) and cell
+    statuses of a report."""
     m = data.meta
     kinds = _config()["organ_kinds"]
     tmpl = get_template(data.template)
@@ -353,14 +398,14 @@ def identity(data: ReportData) -> Html:
         ("agency", _e(m.get("agency")) or f'<span class="status">{_e(label("not_printed"))}</span>'),
         ("organ_name", _e(m.get("organ_name"))),
         ("organ_kind", _e(kinds.get(str(m.get("organ_kind")), m.get("organ_kind")))),
-        ("level", _e(m.get("level"))),
+        ("level", _e(_config().get("levels", {}).get(str(m.get("level")), m.get("level")))),
         ("year", _e(m.get("year")) or f'<span class="status">{_e(label("not_printed"))}</span>'),
         ("template", _e(f"{data.template} · {tmpl.name}")),
         ("form", _e(m.get("form"))),
         ("title", _e(m.get("title"))),
         ("report_date", _e(m.get("report_date"))),
         ("published", _e(m.get("published"))),
-        ("source", f"<code>{_e(m.get('path'))}</code>"),
+        ("source", _source_link(m.get("path"), source_href)),
         ("report_id", f"<code>{_e(data.report_id)}</code>"),
         ("cells", _e(status_text)),
         ("previous", _e(f"{prev.meta.get('agency') or ''} {prev.year or ''}".strip()) if prev else _e(label("none"))),
@@ -377,10 +422,11 @@ def _flags(findings: pd.DataFrame) -> dict[str, list[str]]:
     if findings.empty:
         return out
     f = findings[findings["severity"].astype(str).isin(FLAG_SEVERITIES)]
-    for t, r, c, msg in zip(f["table"], f["row"], f["column"], f["message"]):
+    for rec in f.to_dict("records"):
+        t, r, c = rec.get("table"), rec.get("row"), rec.get("column")
         if _missing(t) or _missing(r) or _missing(c):
             continue
-        out.setdefault(f"{t}/{r}/{c}", []).append(str(msg))
+        out.setdefault(f"{t}/{r}/{c}", []).append(finding_message(rec))
     return out
 
 
@@ -395,6 +441,28 @@ def _unknown_rows(cells: pd.DataFrame, table: str, columns: Sequence[str]) -> li
                       for c in columns)
         name = _e(row[len("unknown:"):])
         out.append(f'<tr class="unknown"><th>{name}<span class="status">{tag}</span></th>{tds}</tr>')
+    return out
+
+
+def _hybrid_rows(data: ReportData, table: str, after: str, cols: Sequence[Any], td: Any) -> list[str]:
+    """For a 2021-format report that prints the single 2019 （六）其他处理 row (metrics.HYBRID), that
+    row, shown after the last of the three 2021 （六） rows it stands for."""
+    from .metrics import HYBRID, _groups, layouts
+
+    groups = {k: v for k, v in _groups().items() if k.startswith(f"{table}/")}
+    if not groups or data.template != "2021":
+        return []
+    rows19 = {k.split("/")[1]: [m.split("/")[1] for m in v] for k, v in groups.items()}
+    out = []
+    for row19, members in rows19.items():
+        if after != members[-1]:
+            continue
+        meta = pd.DataFrame([{"report_id": data.report_id, "template": data.template}])
+        if layouts(data.cells.assign(report_id=data.report_id), meta).get(data.report_id) != HYBRID:
+            continue
+        r19 = next(r for r in get_template("2019").tables[table].rows if r.key == row19)
+        out.append(f"<tr><th>{_e(r19.printed_label)}</th>" + "".join(td(f"{table}/{row19}/{c.key}") for c in cols)
+                   + "</tr>")
     return out
 
 
@@ -450,6 +518,7 @@ def statistical_tables(data: ReportData) -> Html:
                     name = f"{_e(r.parent)}：{name}"
                 body.append(f"<tr{cls}><th>{name}</th>" + "".join(td(f"{tkey}/{r.key}/{c.key}") for c in cols)
                             + "</tr>")
+                body.extend(_hybrid_rows(data, tkey, r.key, cols, td))
             body.extend(_unknown_rows(data.cells, tkey, [c.key for c in cols]))
             parts.append(f'<table class="stat"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(body)}'
                          f'</tbody></table>')
@@ -467,6 +536,75 @@ def _rule_names() -> dict[str, str]:
     return {r.id: r.zh for r in get_rules()}
 
 
+@functools.lru_cache(maxsize=1)
+def _rules() -> dict[str, Any]:
+    from .validate import get_rules
+
+    return {r.id: r for r in get_rules()}
+
+
+def cell_label(table: Any, row: Any = None, column: Any = None) -> str:
+    """The display label of a cell (or of a row, or a table) in Chinese: `表3 （七）总计 | 总计`,
+    never the internal key."""
+    if _missing(table) or not str(table):
+        return ""
+    from .export import variable_label
+
+    t, r, c = str(table), "" if _missing(row) else str(row), "" if _missing(column) else str(column)
+    if r.startswith("unknown:"):
+        return f"表{t.rsplit('_', 1)[-1]} {r[len('unknown:'):]}" + (f" | {c}" if c else "")
+    if r and c:
+        try:
+            return variable_label(f"{t}/{r}/{c}")["label_zh"]
+        except Exception:  # noqa: BLE001 - a key outside both templates: say where, plainly
+            pass
+    for version in ("2021", "2019"):
+        tbl = get_template(version).tables.get(t)
+        if tbl is None:
+            continue
+        if not r:
+            return tbl.title
+        hit = next((x for x in tbl.rows if x.key == r), None)
+        if hit is not None:
+            return f"表{t.rsplit('_', 1)[-1]} {hit.printed_label}"
+    return " ".join(x for x in (t, r, c) if x)
+
+
+_KEY = re.compile(r"\[?\b(table_\d)/([A-Za-z0-9_:.\-\u4e00-\u9fff]+)(?:/([A-Za-z0-9_]+))?\]?")
+
+
+def unkey(text: str) -> str:
+    """`text` with every internal cell key (`table_3/granted/total`, `[table_3/...]`) replaced by
+    its display label, so that a reader never sees a key."""
+    return _KEY.sub(lambda m: f"（{cell_label(m.group(1), m.group(2), m.group(3))}）" if m.group(0).startswith("[")
+                    else cell_label(m.group(1), m.group(2), m.group(3)), text)
+
+
+def finding_message(rec: Mapping[str, Any], lang: str = "zh") -> str:
+    """A finding's message from the rule catalogue's template (rules.yaml `message_zh`/`message_en`)
+    with the cell's display label and the amounts; a rule that could not be evaluated says so. Falls
+    back to the stored (English) message for a rule without a template."""
+    rule = _rules().get(str(rec.get("rule")))
+    template = getattr(rule, f"message_{lang}", "") if rule is not None else ""
+    if rule is None or not template:
+        return "" if _missing(rec.get("message")) else str(rec["message"])
+    if str(rec.get("severity")) == "info" and rule.severity != "info":
+        text = label("not_evaluated").format(rule=rule.id)
+        return text.split(" · ")[0 if lang == "zh" else -1]
+    where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
+
+    def num(key: str, signed: bool = False) -> str:
+        v = rec.get(key)
+        if _missing(v):
+            return "—"
+        return _change(v, 0, "件") if signed else format_value(v, "")
+
+    found_share = "—" if _missing(rec.get("found")) else f"{float(rec['found']):.0%}"
+    text = template.format(cell=where, expected=num("expected"), found=num("found"), delta=num("delta", True),
+                           found_share=found_share)
+    return text.lstrip("：: ") if not where else text
+
+
 def findings_table(data: ReportData) -> Html:
     """Errors and warnings in full; information findings counted, listed in a collapsed block."""
     f = data.findings
@@ -479,13 +617,15 @@ def findings_table(data: ReportData) -> Html:
     def rows(frame: pd.DataFrame) -> list[list[str]]:
         out = []
         for rec in frame.to_dict("records"):
-            where = "/".join(str(rec[k]) for k in ("table", "row", "column") if not _missing(rec.get(k)))
+            where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
             rule = str(rec["rule"])
+            zh, en = finding_message(rec, "zh"), "" if _missing(rec.get("message")) else unkey(str(rec["message"]))
             out.append([f'<span class="sev-{_e(rec["severity"])}">{_e(sev.get(str(rec["severity"]), rec["severity"]))}'
                         f"</span>", f'<abbr title="{_e(_rule_names().get(rule, ""))}">{_e(rule)}</abbr>',
-                        f"<code>{_e(where)}</code>", _e(format_value(rec.get("expected"), "")),
+                        _e(where), _e(format_value(rec.get("expected"), "")),
                         _e(format_value(rec.get("found"), "")), _e(format_value(rec.get("delta"), "")),
-                        _e(rec.get("message"))])
+                        f'<span class="msg-zh">{_e(zh)}</span>'
+                        + (f'<br><span class="en">{_e(en)}</span>' if en and en != zh else "")])
         return out
 
     headers = [label(k) for k in ("severity", "rule", "cell", "expected", "found", "delta", "message")]
@@ -522,8 +662,10 @@ def key_metrics(data: ReportData, metrics: Sequence[str] | None = None) -> Html:
         notes = []
         if rec.get("small_n") is True:
             notes.append(label("small_n"))
+        if not _missing(rec.get("caveat")) and rec.get("caveat"):
+            notes.append(caveat_text(str(rec["caveat"])))
         if not _missing(rec.get("note")) and rec.get("note"):
-            notes.append(str(rec["note"]))
+            notes.append(unkey(str(rec["note"])))
         frac = ""
         if m.is_rate and not _missing(rec.get("numerator")) and not _missing(rec.get("denominator")):
             frac = f' <span class="frac">({format_value(rec["numerator"])}/{format_value(rec["denominator"])})</span>'
@@ -579,7 +721,7 @@ def corpus_title(c: CorpusData) -> Html:
     filt = f'<p class="note">{_e(label("filter"))}: <code>{_e(c.filter)}</code></p>' if c.filter else ""
     return Html(f'<div class="identity"><p class="kicker">{_e(label("corpus_brief"))}</p><h1>{_e(scope)} '
                 f'<span class="year">{len(c.reports)} {_e(label("reports"))}</span></h1>{filt}'
-                f'<p class="note"><code>{_e(c.store.path)}</code></p></div>')
+                f'<p class="note"><code>{_e(c.store.path.name)}</code></p></div>')
 
 
 def coverage(c: CorpusData) -> Html:
@@ -599,17 +741,63 @@ def coverage(c: CorpusData) -> Html:
     if len(errors):
         errors = errors.sort_values("n_errors", ascending=False).head(20)
         parts.append(_table([label("agency"), label("year"), label("n_errors")],
-                            [[_e(a), _e(y), _e(n)] for a, y, n in zip(errors["agency"], errors["year"],
+                            [[_e(_agency_text(a)), _e(y), _e(n)] for a, y, n in zip(errors["agency"], errors["year"],
                                                                        errors["n_errors"])]))
+    parts.append(coverage_matrix(c))
     fails = c.store.failures
     parts.append(f'<h3>{_e(label("failures"))}: {len(fails)}</h3>')
     if len(fails):
         parts.append(_table([label("path"), label("error_class"), label("message")],
-                            [[f"<code>{_e(p)}</code>", _e(k), _e(m)] for p, k, m in
+                            [[f"<code>{_e(Path(str(p)).name)}</code>", _e(k), _e(m)] for p, k, m in
                              zip(fails["path"], fails["error_class"], fails["message"])]))
     else:
         parts.append(f'<p class="ok">{_e(label("no_failures"))}</p>')
     return Html("".join(parts))
+
+
+def coverage_matrix(c: CorpusData) -> Html:
+    """Organ × year: how many files each organ published for each year (every year of the filter,
+    so gaps show), the first `coverage_organs` organs by name and a count of the rest."""
+    r = c.all_years
+    if r.empty or "organ_id" not in r:
+        return Html("")
+    organ = r["organ_id"].astype(object).where(r["organ_id"].notna(), "report:" + r["report_id"].astype(str))
+    name = r["agency"].astype(object).where(r["agency"].notna(), r.get("organ_name"))
+    frame = pd.DataFrame({"organ": organ, "name": name.map(_agency_text), "year": r["year"]}).dropna(subset=["year"])
+    years = sorted({int(y) for y in frame["year"]})
+    counts = frame.groupby(["organ", "year"]).size()
+    names = frame.groupby("organ")["name"].first().sort_values(kind="stable")
+    limit = int(_config().get("coverage_organs", 40))
+    rows = []
+    for org, nm in list(names.items())[:limit]:
+        cells = []
+        for y in years:
+            n = int(counts.get((org, y), 0))
+            cells.append(_e(n) if n else f'<span class="status">{_e(label("no_file").split(" · ")[0])}</span>')
+        rows.append([_e(nm), *cells])
+    more = (f'<p class="note">{_e(label("more_pairs").format(n=len(names) - limit))}</p>' if len(names) > limit else "")
+    return Html(f'<h3>{_e(label("coverage_matrix"))}</h3>'
+                + _table([label("organ"), *map(str, years)], rows, "matrix") + more)
+
+
+def distributions_by_year(c: CorpusData, metrics: Sequence[str] | None = None) -> Html:
+    """Per key metric and year: number of solid values, quartiles and median (small denominators
+    left out), over every year of the filter."""
+    defs = metric_defs()
+    ids = set(c.all_years["report_id"].astype(str))
+    m = c.rows(c.store.metrics, ids).drop(columns=["year"], errors="ignore")
+    m = m.merge(c.all_years[["report_id", "year"]].astype({"report_id": str}), on="report_id", how="left")
+    solid = m[m["value"].notna() & ~m["small_n"].fillna(False).astype(bool)]
+    rows = []
+    for mid in metrics or _config()["corpus_distributions"]:
+        d = defs[mid]
+        part = solid[solid["metric"] == mid]
+        for y, g in part.groupby("year", sort=True):
+            v = g["value"].astype("float64")
+            rows.append([_e(d.zh), _e(int(y)), _e(len(v)), *(_e(format_value(v.quantile(q), d.unit))
+                                                              for q in (0.25, 0.5, 0.75))])
+    return Html(f'<h3>{_e(label("by_year"))}</h3>' + _table(
+        [label("metric"), label("year"), label("reports"), label("p25"), label("median"), label("p75")], rows))
 
 
 def distributions(c: CorpusData, metrics: Sequence[str] | None = None) -> list[plots.Chart]:
@@ -626,30 +814,100 @@ def distributions(c: CorpusData, metrics: Sequence[str] | None = None) -> list[p
     return out
 
 
+def caveat_text(caveat: str) -> str:
+    """A metric's machine-readable caveat (`inferred=KEY; R4=KEY`) in words, Chinese first, with
+    display labels instead of keys."""
+    from .export import variable_label
+
+    parts = []
+    for token in [t.strip() for t in caveat.split(";") if t.strip()]:
+        what, _, key = token.partition("=")
+        try:
+            where = variable_label(key)["label_zh"]
+        except Exception:  # noqa: BLE001 - a key outside the templates: show it as it is
+            where = key
+        if what in ("inferred", "unreadable"):
+            parts.append(f"{where}：{label('caveat_' + what).split(' · ')[0]}")
+        else:
+            parts.append(f"{where}：{label('caveat_rule').format(rule=what).split(' · ')[0]}")
+    return f"{label('caveat').split(' · ')[0]}（{'；'.join(parts)}）" if parts else ""
+
+
 def rankings(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 10, top_per_year: int = 5) -> Html:
-    """Top reports per key metric within each year (`top`, or `top_per_year` over several years);
-    small-denominator rates are never ranked, and their number is given."""
+    """Top reports per key metric within each level and year (`top`, or `top_per_year` over several
+    years), highest first unless briefs.yaml `ascending_metrics` lists the metric; ties share a
+    rank; small-denominator rates are never ranked and zero values are not listed (both counted)."""
     from .metrics import rank
 
     defs = metric_defs()
     m = c.rows(c.store.metrics)
     names = c.reports.set_index(c.reports["report_id"].astype(str))
-    parts = []
+    ascending = set(_config().get("ascending_metrics", ()))
+    levels = _config().get("levels", {})
+    parts = [f'<p class="note">{_e(label("ranked_within"))}</p>']
     for mid in metrics or _config()["corpus_rankings"]:
         d = defs[mid]
-        ranked = rank(m, mid, c.reports, by=("year",))
+        asc = mid in ascending
+        ranked = rank(m, mid, c.reports, ascending=asc)
+        zeros = ranked["value"].astype("float64") == 0
+        n_zero = int(zeros.sum())
+        ranked = ranked[~zeros]
         small = int((m[(m["metric"] == mid)]["small_n"].fillna(False).astype(bool)).sum())
         rows = []
-        shown = ranked.groupby("year", sort=True, dropna=False).head(top if c.year is not None else top_per_year)
+        shown = ranked.groupby(["level", "year"], sort=True, dropna=False).head(
+            top if c.year is not None else top_per_year)
         for rec in shown.to_dict("records"):
             who = names.loc[str(rec["report_id"])] if str(rec["report_id"]) in names.index else {}
             frac = (f"{format_value(rec['numerator'])}/{format_value(rec['denominator'])}" if d.is_rate else "")
-            rows.append([_e(rec["rank"]), _e(who.get("agency") if len(who) else ""), _e(rec.get("year")),
-                         _e(format_value(rec["value"], d.unit)), _e(frac)])
-        caveat = f'<p class="note">{_e(label("excluded_small"))}: {small}</p>' if small else ""
+            group = f"{levels.get(str(rec.get('level')), rec.get('level'))} {rec.get('year')} ({rec['n_ranked']})"
+            rows.append([_e(rec["rank"]), _e(_agency_text(who.get("agency") if len(who) else None)),
+                         _e(group), _e(format_value(rec["value"], d.unit)), _e(frac)])
+        notes = [label("direction_asc" if asc else "direction_desc")]
+        if small:
+            notes.append(f"{label('excluded_small')}: {small}")
+        if n_zero:
+            notes.append(f"{label('excluded_zero')}: {n_zero}")
         parts.append(f"<h3>{_e(d.zh)} <span class=\"en\">{_e(d.en)}</span></h3>"
-                     + _table([label(k) for k in ("rank", "agency", "year", "value", "fraction")], rows) + caveat)
+                     + _table([label(k) for k in ("rank", "agency", "peer_group", "value", "fraction")], rows)
+                     + f'<p class="note">{_e("；".join(notes))}</p>')
     return Html("".join(parts))
+
+
+def outliers(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 20) -> Html:
+    """Reports whose key metric is a robust outlier among their peers (same level and year;
+    `helpers.metrics.flag_outliers`), with the peer group, its size and median."""
+    from .metrics import flag_outliers, metrics_config
+
+    cfg = metrics_config()["outliers"]
+    defs = metric_defs()
+    mids = list(metrics or _config()["corpus_rankings"])
+    m = c.rows(c.store.metrics)
+    m = m[m["metric"].isin(mids)]
+    flagged = flag_outliers(m, c.reports)
+    flagged = flagged[flagged["outlier"]].assign(_a=lambda d: -d["z"].astype("float64").abs())
+    flagged = flagged.sort_values("_a").head(top)
+    note = f'<p class="note">{_e(label("outliers_note").format(z=cfg["z"], min_peers=cfg["min_peers"]))}</p>'
+    if flagged.empty:
+        return Html(f'<p class="ok">{_e(label("no_outliers"))}</p>{note}')
+    names = c.reports.set_index(c.reports["report_id"].astype(str))
+    levels = _config().get("levels", {})
+    rows = []
+    for rec in flagged.to_dict("records"):
+        d = defs[rec["metric"]]
+        who = names.loc[str(rec["report_id"])] if str(rec["report_id"]) in names.index else {}
+        rows.append([_e(d.zh), _e(_agency_text(who.get("agency") if len(who) else None)),
+                     _e(f"{levels.get(str(rec['level']), rec['level'])} {rec['year']}"), _e(rec["peers"]),
+                     _e(format_value(rec["value"], d.unit)), _e(format_value(rec["median"], d.unit)),
+                     _e(f"{float(rec['z']):+.1f}")])
+    return Html(_table([label(k) for k in ("metric", "agency", "peer_group", "peers", "value", "peer_median", "z")],
+                       rows) + note)
+
+
+def _agency_text(value: Any) -> str:
+    """An agency for display: never "nan" or "None" (a report with no agency printed says so)."""
+    if _missing(value) or str(value).strip() in ("", "nan", "None", "<NA>"):
+        return label("not_printed").split(" · ")[0]
+    return str(value)
 
 
 def findings_summary(c: CorpusData, top: int = 15) -> Html:
@@ -685,27 +943,64 @@ def copies_table(c: CorpusData, threshold: float = 0.8, top: int = 10) -> Html:
     summary = _table([label("kind"), label("section"), label("count")],
                      [[_e(kinds.get(k, k)), _e(heads.get(sec, sec)), _e(n)]
                       for k, sec, n in counts.itertuples(index=False)])
+    text = {(str(r), str(sec)): str(t) for r, sec, t in zip(c.store.sections["report_id"], c.store.sections["section"],
+                                                              c.store.sections["text"]) if not _missing(t)}
+    n_chars = int(_config().get("copy_excerpt_chars", 80))
+
+    def cut(rid: Any, sec: Any) -> str:
+        t = " ".join(text.get((str(rid), str(sec)), "").split())
+        return _e(t[:n_chars] + ("…" if len(t) > n_chars else ""))
+
     rows = [[_e(kinds.get(k, k)), _e(heads.get(s, s)), _e(f"{a} {ya}"), _e(f"{b} {yb}"), _e(f"{sim:.2f}"),
-             _e(f"{sh:.0%}")]
-            for k, s, a, ya, b, yb, sim, sh in zip(
+             _e(f"{sh:.0%}"), f'<span class="excerpt">{cut(ra, s)}</span>', f'<span class="excerpt">{cut(rb, s)}</span>']
+            for k, s, a, ya, b, yb, sim, sh, ra, rb in zip(
                 pairs["kind"], pairs["section"], pairs.get("name_a", pairs["organ_a"]), pairs["year_a"],
-                pairs.get("name_b", pairs["organ_b"]), pairs["year_b"], pairs["similarity"], pairs["shared_share"])][:top]
+                pairs.get("name_b", pairs["organ_b"]), pairs["year_b"], pairs["similarity"], pairs["shared_share"],
+                pairs["report_a"], pairs["report_b"])][:top]
     more = f'<p class="note">{_e(label("more_pairs").format(n=len(pairs) - top))}</p>' if len(pairs) > top else ""
     return Html(summary + _table([label(k) for k in ("kind", "section", "agency", "agency", "similarity",
-                                                     "shared_share")], rows) + more)
+                                                     "shared_share", "excerpt_a", "excerpt_b")], rows, "copies") + more)
 
 
 def trends(c: CorpusData, metrics: Sequence[str] | None = None) -> plots.Chart:
     """Pooled rates by year over every year of the filtered reports."""
     from .metrics import aggregate_metrics
 
-    ids = set(c.all_years["report_id"].astype(str))
+    reports = balanced_reports(c)
+    ids = set(reports["report_id"].astype(str))
     m = c.rows(c.store.metrics, ids)
     mids = list(metrics or _config()["corpus_trends"])
-    pooled = aggregate_metrics(m[m["metric"].isin(mids)], c.all_years, by=("year",))
+    pooled = aggregate_metrics(m[m["metric"].isin(mids)], reports, by=("year",))
     pooled = pooled.assign(value=pooled["value"].astype("float64") * 100)
     defs = metric_defs()
     return plots.trend_chart(pooled, [(mid, defs[mid].zh) for mid in mids], unit="%")
+
+
+def balanced_reports(c: CorpusData) -> pd.DataFrame:
+    """The reports of organs present in every year of the filter (one file per organ-year: the
+    panel's), so that a trend compares the same organs year after year."""
+    from .metrics import panel_table
+
+    r = c.all_years
+    if r.empty or "organ_id" not in r:
+        return r.iloc[0:0]
+    keep = panel_table(c.rows(c.store.cells, set(r["report_id"].astype(str))), r,
+                       keys=["table_3/results_total/total"]).table
+    keep = keep[keep["year"].notna() & ~keep["organ_id"].astype(str).str.startswith("report:")]
+    years = set(keep["year"].astype(int))
+    full = keep.groupby("organ_id")["year"].nunique()
+    organs = set(full[full == len(years)].index)
+    ids = set(keep.loc[keep["organ_id"].isin(organs), "report_id"].astype(str))
+    return r[r["report_id"].astype(str).isin(ids)]
+
+
+def trend_note(c: CorpusData) -> Html:
+    """How many organs the trend follows and how many reports each year has."""
+    b = balanced_reports(c)
+    per_year = b.groupby("year").size()
+    text = "，".join(f"{int(y)}: {int(n)}" for y, n in per_year.items())
+    return Html(f'<p class="note">{_e(label("balanced").format(n=b["organ_id"].nunique() if len(b) else 0))}；'
+                f'{_e(label("n_per_year"))}：{_e(text or "—")}</p>')
 
 
 def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: Mapping[str, str] | None = None) -> Html:
@@ -715,10 +1010,60 @@ def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: M
     for rec in r.to_dict("records"):
         rid = str(rec["report_id"])
         link = href.format(report_id=rid, short_id=rid[:16]) if href else ""
-        name = _e(rec.get("agency") or rec.get("organ_name") or rid[:12])
+        name = _e(_agency_text(rec.get("agency")) if not _missing(rec.get("agency")) else
+                  (rec.get("organ_name") if not _missing(rec.get("organ_name")) else rid[:12]))
         cell = f'<a href="{_e(link)}">{name}</a>' if link else name
         st = (status or {}).get(rid, "")
         rows.append([cell, _e(rec.get("year")), _e(rec.get("template")), _e(rec.get("form")), _e(rec.get("n_errors")),
                      _e(st)])
     return Html(_table([label(k) for k in ("agency", "year", "template", "form", "n_errors", "status")], rows,
                        "links"))
+
+
+# --------------------------------------------------------------------------------------------
+# Navigation, downloads, footer
+
+
+def nav(index_href: str = "", previous_href: str = "", corpus_href: str = "") -> Html:
+    """Links back to the index, to the corpus brief and to the previous year's brief (relative hrefs
+    given by `ogi brief`; none when the brief is run on its own)."""
+    links = [(index_href, "nav_index"), (corpus_href, "nav_corpus"), (previous_href, "nav_previous")]
+    parts = [f'<a class="nav-{k[4:]}" href="{_e(h)}">{_e(label(k))}</a>' for h, k in links if h]
+    return Html(f'<nav class="links">{" · ".join(parts)}</nav>' if parts else "")
+
+
+def _csv_uri(frame: pd.DataFrame) -> str:
+    import base64
+
+    text = frame.to_csv(index=False, lineterminator="\n")
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(("\ufeff" + text).encode("utf-8")).decode("ascii")
+
+
+def downloads(data: ReportData) -> Html:
+    """The report's cells, findings and metrics as CSV files inside the page (data: URIs), so the
+    page stays one self-contained file."""
+    from .record import CELL_COLUMNS
+
+    short = data.report_id[:16]
+    cells = data.cells[[c for c in CELL_COLUMNS if c in data.cells.columns]]
+    frames = {"cells": cells, "findings": data.findings.drop(columns=["report_id"], errors="ignore"),
+              "metrics": data.metrics.drop(columns=["report_id"], errors="ignore")}
+    links = [f'<a class="download" download="{_e(short)}_{k}.csv" href="{_csv_uri(f)}">{_e(label("download_" + k))}'
+             f"</a>" for k, f in frames.items()]
+    return Html(f'<p class="downloads">{_e(label("downloads"))}：{" · ".join(links)}</p>')
+
+
+def footer(data: ReportData | CorpusData | StoreData | None = None) -> Html:
+    """Versions (ogi, rule catalogue, store) and the methods note, at the foot of every brief."""
+    from . import __version__
+
+    store = data.store if isinstance(data, CorpusData) else data if isinstance(data, StoreData) else None
+    if isinstance(data, ReportData):
+        store = getattr(data, "store", None)
+    version = store.version_id if store is not None else "—"
+    from .export import rules_version
+
+    rules = rules_version()
+    methods = "".join(f"<li>{_e(t)}</li>" for t in _config().get("methods", []))
+    return Html(f'<footer class="brief-footer"><p>{_e(label("footer_versions").format(ogi=__version__, rules=rules, store=version))}'
+                f'</p><details open><summary>{_e(label("methods_title"))}</summary><ul>{methods}</ul></details></footer>')

@@ -224,8 +224,9 @@ def find_copies(sections: pd.DataFrame, reports: pd.DataFrame, threshold: float 
     sec["report_id"] = sec["report_id"].astype(str)
     sec = sec.merge(meta[["report_id", "organ", "year"]], on="report_id", how="inner")
     sec = sec.drop_duplicates(["report_id", "section"])
-    sec["norm"] = [normalise_section(t) if isinstance(t, str) else "" for t in sec["text"]]
-    sec = sec[sec["norm"].str.len() >= max(min_chars, k)].reset_index(drop=True)
+    sec["norm"] = pd.Series([normalise_section(t) if isinstance(t, str) else "" for t in sec["text"]],
+                            index=sec.index, dtype="string")     # text even when there is no section
+    sec = sec[(sec["norm"].str.len() >= max(min_chars, k)).to_numpy(dtype=bool)].reset_index(drop=True)
     docs = _Docs(report_id=sec["report_id"].to_numpy(dtype=object), section=sec["section"].to_numpy(dtype=object),
                  organ=sec["organ"].to_numpy(dtype=object),
                  year=sec["year"].astype("float64").fillna(-1).astype(np.int64).to_numpy(),

@@ -114,7 +114,8 @@ class Explorer:
         """The organ's metric by year with the median of its peers (same level and year)."""
         s = self.state
         m = self.data.metrics
-        m = m[m["metric"] == s.metric].merge(self.reports[["report_id", "organ_id", "level", "year"]], on="report_id")
+        m = m[m["metric"] == s.metric].drop(columns=["agency", "year"], errors="ignore")
+        m = m.merge(self.reports[["report_id", "organ_id", "level", "year"]], on="report_id")
         solid = m[m["value"].notna() & ~m["small_n"].fillna(False).astype(bool)]
         own = m[m["organ_id"].astype(str) == s.organ]
         level = own["level"].iloc[0] if len(own) else None
@@ -139,8 +140,38 @@ class Explorer:
         summary = briefs.Html(
             f'<div class="identity"><h2>{e(s.agency or s.organ_name)} <span class="year">{e(s.year or "")}</span></h2>'
             f'<p>{e(m.zh)} <span class="en">{e(m.en)}</span>: <b>{e(briefs.format_value(s.value, m.unit))}</b> — '
-            f'{e(briefs.label("flagged"))}: {s.n_findings}</p></div>')
+            f'{e(briefs.label("flagged"))}: {s.n_findings}</p>{self._peer_text()}</div>')
         self.views = {"summary": summary, "chart": chart, "findings": findings, "tables": tables}
+
+    def outliers(self) -> Any:
+        """`helpers.metrics.flag_outliers` of the current metric over the store (peer group: level
+        and year), computed once per metric."""
+        from .metrics import flag_outliers
+
+        cache = self.__dict__.setdefault("_outliers", {})
+        mid = self.state.metric
+        if mid not in cache:
+            m = self.data.metrics
+            cache[mid] = flag_outliers(m[m["metric"] == mid], self.reports).set_index("report_id")
+        return cache[mid]
+
+    def _peer_text(self) -> str:
+        """The report's peer group (level, year, size), its median and the robust z-score."""
+        s = self.state
+        if not s.report_id:
+            return ""
+        table = self.outliers()
+        if s.report_id not in table.index:
+            return ""
+        rec = table.loc[s.report_id]
+        m = self.metrics[s.metric]
+        e = briefs.escape
+        levels = briefs._config().get("levels", {})
+        z = "—" if pd.isna(rec["z"]) else f"{float(rec['z']):+.1f}"
+        flag = " ⚠" if bool(rec["outlier"]) else ""
+        return (f'<p class="note">{e(briefs.label("peer_group"))}: {e(levels.get(str(rec["level"]), rec["level"]))} '
+                f'{e(rec["year"])} ({e(rec["peers"])}) — {e(briefs.label("peer_median"))}: '
+                f'{e(briefs.format_value(rec["median"], m.unit))} — {e(briefs.label("z"))}: {e(z)}{e(flag)}</p>')
 
     def render(self) -> briefs.Html:
         """The current view as static HTML (the fallback of static exports)."""

@@ -63,6 +63,8 @@ class Rule:
     relation: str | None = None
     templates: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # compared, not hashed (a dict)
+    message_zh: str = ""      # a finding's message templates ({cell}, {expected}, {found}, {delta})
+    message_en: str = ""
 
     def applies_to(self, template: str) -> bool:
         """Whether the rule is meant for reports in this template version."""
@@ -80,7 +82,8 @@ def get_rules() -> tuple[Rule, ...]:
             rule = Rule(id=str(spec.pop("id")), severity=spec.pop("severity"), kind=spec.pop("kind"),
                         runs=spec.pop("runs"), zh=spec.pop("zh"), en=spec.pop("en"), why=spec.pop("why"),
                         relation=spec.pop("relation", None), templates=tuple(spec.pop("templates", ())),
-                        params=spec.pop("params", {}) or {})
+                        params=spec.pop("params", {}) or {}, message_zh=str(spec.pop("message_zh", "")),
+                        message_en=str(spec.pop("message_en", "")))
         except KeyError as exc:
             raise TemplateError(f"rules.yaml: a rule lacks the field {exc}; see the comment at its top") from exc
         if spec:

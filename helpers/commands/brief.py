@@ -28,10 +28,14 @@ def register(sub: Any) -> None:
                    help="kernels run side by side (default: min(2, CPUs))")
     p.add_argument("--year", type=int, default=None, help="only reports of this year (and a corpus brief of it)")
     p.add_argument("--filter", default="", metavar="EXPR",
-                   help='a pandas query over the reports table, e.g. \'organ_kind == "department"\'')
+                   help='only reports matching EXPR, in the filter language of docs/briefs.md (column, comparison, '
+                        'in/not in a [list], and/or/not, literals; never run as code), e.g. '
+                        '\'organ_kind == "department" and year >= 2021\'')
     p.add_argument("--force", action="store_true", help="re-run every brief, even those whose inputs did not change")
     p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
                    help="folder with report_brief.ipynb and corpus_brief.ipynb (default: the project's notebooks/)")
+    p.add_argument("--keep-notebooks", action="store_true",
+                   help="keep every executed notebook under DIR/notebooks/ (failed ones are always kept under failed/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -50,8 +54,14 @@ def _store_of(inputs: list[str], out: Path, progress: bool = True) -> str:
     missing = [p for p in inputs if not Path(p).exists()]
     if missing:
         raise BriefError("ogi brief", f"no such file or folder: {', '.join(missing)}")
+    from ..brief_runner import check_output, input_files
+
+    check_output(out)
+    files = input_files(inputs, out)
+    if not files:
+        raise BriefError("ogi brief", f"no report files in {', '.join(inputs)} (the brief folder {out} is never read)")
     store = out / "store"
-    summary = ingest(inputs, store, progress=progress)
+    summary = ingest(files, store, progress=progress)
     print(f"ingest: {summary}", file=sys.stderr)
     return str(store)
 
@@ -62,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     store = _store_of(list(args.inputs), out, progress=not args.no_progress)
-    result = run_briefs(store, out, workers=args.workers, year=args.year, filter=args.filter,
-                        notebooks=args.notebooks or NOTEBOOK_DIR, progress=not args.no_progress, force=args.force)
+    result = run_briefs(store, out, workers=args.workers, year=args.year, where=args.filter,
+                        notebooks=args.notebooks or NOTEBOOK_DIR, progress=not args.no_progress, force=args.force,
+                        keep_notebooks=args.keep_notebooks)
     n = len(result.jobs)
     failed = result.failed
     print(f"briefs: {n - len(failed)} ok, {len(failed)} failed, {n - result.ran} unchanged (skipped) "

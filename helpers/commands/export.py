@@ -1,5 +1,12 @@
-"""`ogi export DIR --to csv|parquet|stata|xlsx [--layout long|wide] --out PATH`: a stored corpus
-as a file for Stata, R or Excel, with a bilingual codebook beside it (<stem>_codebook.csv)."""
+"""`ogi export DIR --to csv|parquet|stata|xlsx --out PATH [--table NAME] [--layout long|wide]
+[--excel-safe]`: a stored corpus as files for Stata, R, Excel or pandas, with a bilingual codebook
+and a Frictionless data package (datapackage.json).
+
+PATH with no suffix, or an existing folder: every table (reports, cells, findings, metrics, panel),
+one file each, with codebook.csv and datapackage.json (--table NAME writes one). PATH ending in the
+suffix of --to (.csv, .parquet, .dta, .xlsx): one table (default cells) as that file, with
+<stem>_codebook.csv and <stem>_datapackage.json beside it. Any other suffix is an error (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -14,19 +21,24 @@ ORDER = 60
 
 def register(sub: Any) -> None:
     """Add the `export` subcommand."""
-    from ..export import FORMATS, LAYOUTS
+    from ..export import FORMATS, LAYOUTS, TABLES
 
     p = sub.add_parser("export", help="write a stored corpus as CSV, Parquet, Stata or Excel with a codebook",
-                       description="Write a stored corpus as CSV, Parquet, Stata (.dta, version 118) or Excel, "
-                                   "with a codebook (variable, label_zh, label_en, unit, definition) written "
-                                   "beside it as <stem>_codebook.csv.")
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", metavar="DIR", help="a corpus store folder")
     p.add_argument("--to", choices=FORMATS, required=True, help="file format")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="a folder (every table), or a file whose suffix matches --to (one table)")
+    p.add_argument("--table", choices=TABLES, default=None,
+                   help="write only this table (default: every table into a folder; cells into a file)")
     p.add_argument("--layout", choices=LAYOUTS, default="long",
-                   help="long: one row per cell with report metadata; wide: one row per report (default long)")
-    p.add_argument("--out", required=True, metavar="PATH", help="the file to write")
+                   help="of the cells table: long, one row per cell with its status; wide, one row per report "
+                        "with a status variable beside each value (default long)")
     p.add_argument("--labels", choices=["zh", "en"], default="zh",
-                   help="language of the Stata variable labels (default zh; the codebook has both)")
+                   help="language of the Stata variable and value labels (default zh; the codebook has both)")
+    p.add_argument("--excel-safe", action="store_true",
+                   help="CSV only: prefix ' to text fields starting with = + - @ so that a spreadsheet does not "
+                        "run them as formulas (the file is then no longer verbatim; see docs/store.md)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     """Export and print one line saying what was written."""
     from ..export import export_store
 
-    res = export_store(args.store, args.to, args.out, layout=args.layout, labels=args.labels)
+    res = export_store(args.store, args.to, args.out, layout=args.layout, labels=args.labels, table=args.table,
+                       excel_safe=args.excel_safe)
     extra = f"; {res.dropped_cells} non-template cells left out (see --layout long)" if res.dropped_cells else ""
-    print(f"wrote {res.path} ({res.rows} rows x {res.columns} columns) and {res.codebook}{extra}", file=sys.stderr)
+    tables = ", ".join(f"{name} {rows} rows" for name, rows in res.tables)
+    print(f"wrote {res.path} ({tables}), {res.codebook.name} and {res.datapackage.name if res.datapackage else ''}"
+          f"{extra}", file=sys.stderr)
     return EXIT_OK

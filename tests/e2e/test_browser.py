@@ -46,7 +46,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("e2e")
     gen = root / "reports"
-    write_corpus(gen, reports=4 if IN_CI else 8, years=[2022, 2023], forms=["text", "html"], seed=5)
+    write_corpus(gen, reports=4 if IN_CI else 8, years=[2022, 2023], forms=["text", "html"], error_share=0.5, seed=5)
     (gen / "manifest.csv").unlink()
     rep = random_report(9, template="2021", year=2023, agency=SCRIPT_AGENCY)
     rep.sections["problems"] = "<script>document.title='pwned'</script>问题：栏目更新不及时。" + rep.sections["problems"]
@@ -113,6 +113,8 @@ def test_briefs_open_offline_in_chromium(published: tuple[Path, Path]) -> None:
             assert "<script>document.title='pwned'</script>" in page.inner_text("body")
             assert page.title() != "pwned" and page.evaluate("document.scripts.length") == 0
 
+            _finding_links_and_download(page, corpus, out)
+
             page.goto((out / "corpus.html").as_uri())
             assert "reports" in page.inner_text("body").lower() or "报告" in page.inner_text("body")
             page.screenshot(path=str(SHOTS / "corpus-brief.png"), full_page=True)
@@ -121,3 +123,56 @@ def test_briefs_open_offline_in_chromium(published: tuple[Path, Path]) -> None:
     assert requests, "the request log is empty"
     outside = [u for u in requests if not u.startswith(("file://", "data:"))]
     assert not outside, f"requests left file://: {outside[:5]}"
+
+
+def _finding_links_and_download(page: Any, corpus: Any, out: Path) -> None:
+    """A report with an error finding and a previous year: its Chinese message is on the page, the
+    previous year's link and the index link work, and the cells CSV download equals its cells."""
+    import io
+
+    import pandas as pd
+
+    from helpers.briefs import finding_message
+    from helpers.record import CELL_COLUMNS
+
+    reports, findings = corpus.reports, corpus.findings
+    errors = set(findings.loc[findings["severity"] == "error", "report_id"])
+    with_prev = reports[reports["previous_report_id"].notna() & reports["report_id"].isin(errors)]
+    assert len(with_prev), "the fixture needs a report with an error and a previous year"
+    rec = with_prev.sort_values("report_id").iloc[0]
+    rid, prev = str(rec["report_id"]), str(rec["previous_report_id"])
+    page.goto((out / "reports" / f"{rid[:16]}.html").as_uri())
+    text = page.inner_text("body")
+    f = findings[(findings["report_id"] == rid) & (findings["severity"] == "error")].iloc[0].to_dict()
+    zh = finding_message(f)
+    assert zh and re.search(r"[\u4e00-\u9fff]", zh) and zh in text
+    assert "table_3/" not in text                                       # display labels, not keys
+    with page.expect_download() as dl:
+        page.click("a.download[download$='_cells.csv']")
+    got = pd.read_csv(io.BytesIO(Path(dl.value.path()).read_bytes()), dtype=str, keep_default_na=False,
+                      encoding="utf-8-sig")
+    want = corpus.cells[corpus.cells["report_id"] == rid][CELL_COLUMNS].astype(str).replace({"<NA>": ""})
+    want["value"] = corpus.cells.loc[corpus.cells["report_id"] == rid, "value"].map(
+        lambda v: "" if pd.isna(v) else repr(float(v)))
+    got["value"] = got["value"].map(lambda v: "" if v == "" else repr(float(v)))
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False)
+    page.click("a.nav-previous")
+    page.wait_for_load_state()
+    assert page.url == (out / "reports" / f"{prev[:16]}.html").as_uri()
+    page.click("a.nav-index")
+    page.wait_for_load_state()
+    assert page.url == (out / "index.html").as_uri()
+
+
+def test_no_generated_page_names_a_folder_of_this_machine(published: tuple[Path, Path]) -> None:
+    import sys
+
+    store, out = published
+    folders = {str(out), str(store), str(store.parent), str(ROOT), sys.prefix, os.path.realpath(sys.prefix),
+               os.getcwd(), str(Path.home())}
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found = [f for f in folders if len(f) > 1 and f in text]
+        assert not found, (page.name, found)

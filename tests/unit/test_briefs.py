@@ -139,7 +139,10 @@ def test_manifest_records_each_brief(briefs_out: tuple[Path, Any]) -> None:
         assert (out / b["output"]).is_file()
     corpus = briefs["corpus"]
     assert corpus["parameters"]["brief_href"] == "reports/{short_id}.html"
-    assert all(set(b["parameters"]) == {"store", "report_id"} for k, b in briefs.items() if k != "corpus")
+    assert all({"store", "report_id", "index_href", "source_href"} <= set(b["parameters"])
+               <= {"store", "report_id", "index_href", "source_href", "previous_href"}
+               for k, b in briefs.items() if k != "corpus")
+    assert any("previous_href" in b["parameters"] for b in briefs.values())    # two years of one organ
 
 
 def test_rerun_skips_unchanged_briefs(briefs_out: tuple[Path, Any], store: Path) -> None:

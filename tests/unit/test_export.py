@@ -120,7 +120,8 @@ def test_exports_open_with_the_codebook_variables_and_labels(corpus, tmp_path: P
         assert sheet.equals(book)
     if layout == "wide":
         _assert_wide_values(corpus, df)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, "corpus_codebook.csv"])  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, "corpus_codebook.csv",
+                                                                 "corpus_datapackage.json"])  # no temp files
 
 
 def _assert_wide_values(corpus, df: pd.DataFrame) -> None:
@@ -161,10 +162,98 @@ def test_stata_labels_can_be_english(corpus, tmp_path: Path) -> None:
 def test_a_failed_export_leaves_nothing_behind(corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import helpers.export as ex
 
-    monkeypatch.setattr(ex, "XLSX_MAX_ROWS", 10)
-    with pytest.raises(StoreError, match="do not fit"):
+    def boom(*args, **kwargs):
+        raise StoreError("disk went away")
+    monkeypatch.setattr(ex, "_append_rows", boom)
+    with pytest.raises(StoreError, match="went away"):
         export_store(corpus, "xlsx", tmp_path / "long.xlsx", layout="long")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_xlsx_over_the_row_limit_splits_into_numbered_sheets(corpus, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    import helpers.export as ex
+
+    monkeypatch.setattr(ex, "XLSX_MAX_ROWS", 5)
+    export_store(corpus, "xlsx", tmp_path / "reports.xlsx", table="reports")
+    wb = openpyxl.load_workbook(tmp_path / "reports.xlsx", read_only=True)
+    n = -(-len(corpus.reports) // 5)
+    assert n > 1 and wb.sheetnames == [f"data_{i}" for i in range(1, n + 1)] + ["codebook"]
+    parts = [pd.read_excel(tmp_path / "reports.xlsx", sheet_name=f"data_{i}") for i in range(1, n + 1)]
+    assert pd.concat(parts)["report_id"].tolist() == corpus.reports["report_id"].tolist()
+    assert all(len(p) <= 5 for p in parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile text (issue 12): never a live formula, CSV verbatim unless asked
+
+
+FORMULAS = ["=HYPERLINK(\"http://127.0.0.1/x\",\"点击\")", "+1+2", "-3+4", "@SUM(A1)"]
+
+
+def _hostile(corpus) -> pd.DataFrame:
+    reports = corpus.reports.copy()
+    reports["agency"] = [FORMULAS[i % len(FORMULAS)] for i in range(len(reports))]
+    return reports
+
+
+def test_xlsx_stores_text_as_strings_never_formulas(corpus, tmp_path: Path) -> None:
+    import openpyxl
+
+    from helpers.export import export_tables
+
+    export_tables(_hostile(corpus), corpus.cells, "xlsx", tmp_path / "x", table="reports")
+    ws = openpyxl.load_workbook(tmp_path / "x" / "reports.xlsx")["data"]
+    col = [c.value for c in ws[1]].index("agency") + 1
+    cells = [ws.cell(row=r, column=col) for r in range(2, ws.max_row + 1)]
+    assert {c.value for c in cells} == set(FORMULAS)
+    assert {c.data_type for c in cells} == {"s"}                 # typed strings, not "f"
+
+
+def test_csv_is_verbatim_by_default_and_excel_safe_on_request(corpus, tmp_path: Path) -> None:
+    from helpers.export import export_tables
+
+    export_tables(_hostile(corpus), corpus.cells, "csv", tmp_path / "plain.csv")
+    export_tables(_hostile(corpus), corpus.cells, "csv", tmp_path / "safe.csv", excel_safe=True)
+    plain = pd.read_csv(tmp_path / "plain.csv", dtype=str, keep_default_na=False)
+    safe = pd.read_csv(tmp_path / "safe.csv", dtype=str, keep_default_na=False)
+    assert set(plain["agency"]) == set(FORMULAS)
+    assert set(safe["agency"]) == {"'" + f for f in FORMULAS}
+    assert plain["value"].equals(safe["value"])                          # numbers untouched
+    dash = plain["raw"] == "-"
+    if dash.any():
+        assert (safe.loc[dash, "raw"] == "'-").all()
+    assert (plain["raw"].str.startswith("'") == False).all()  # noqa: E712
+
+
+# ---------------------------------------------------------------------------------------------
+# Output paths and empty stores (issue 12)
+
+
+def test_an_out_whose_extension_does_not_match_to_is_an_error(corpus, tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not match --to stata"):
+        export_store(corpus, "stata", tmp_path / "x.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from helpers.store import ingest
+
+    root = tmp_path_factory.mktemp("empty")
+    (root / "files").mkdir()
+    ingest([root / "files"], root / "store", scheduler="serial", progress=False)
+    return root / "store"
+
+
+@pytest.mark.parametrize("to", ["csv", "parquet", "stata", "xlsx"])
+def test_a_wide_export_of_an_empty_store_works(empty_store: Path, tmp_path: Path, to: str) -> None:
+    res = export_store(empty_store, to, tmp_path / "all", layout="wide")     # wide cells and the panel
+    assert dict(res.tables) == dict.fromkeys(["reports", "cells", "findings", "metrics", "panel"], 0)
+    df, _ = _read(tmp_path / "all" / f"cells{SUFFIX[to]}", to)
+    assert len(df) == 0 and {"t3_r24_total", "t3_r24_total_st"} <= set(df.columns)
 
 
 def test_bad_arguments_raise_our_error(corpus, tmp_path: Path) -> None:
@@ -185,6 +274,13 @@ def test_ogi_export_writes_the_file_and_the_codebook(store: Path, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and (tmp_path / "sub" / "panel_codebook.csv").exists()
     assert str(out) in proc.stderr
+
+
+def test_ogi_export_with_a_mismatched_extension_exits_2(store: Path, tmp_path: Path) -> None:
+    proc = subprocess.run([OGI, "export", str(store), "--to", "stata", "--out", str(tmp_path / "x.csv")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "does not match --to stata" in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ogi_export_on_a_folder_that_is_not_a_store_exits_2(tmp_path: Path) -> None:

@@ -93,8 +93,8 @@ def test_corpus_brief_filter_error_is_clear(store: Path) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = prepare_notebook(str(NOTEBOOK_DIR / "corpus_brief.ipynb"), {"store": str(store), "filter": "no_column > 1"})
-    with pytest.raises(CellExecutionError, match="cannot be applied to the reports table"):
+    nb = prepare_notebook(str(NOTEBOOK_DIR / "corpus_brief.ipynb"), {"store": str(store), "where": "no_column > 1"})
+    with pytest.raises(CellExecutionError, match="lacks"):
         NotebookClient(nb, timeout=300, kernel_name="python3").execute()
 
 
@@ -102,3 +102,21 @@ def test_explore_notebook_executes_and_exports_statically(store: Path) -> None:
     nb = _execute("explore.ipynb", {"store": str(store), "metric": "denial_rate"})
     page = export_html(nb, "explore")
     assert "不予公开率" in page and "widget-view" not in page and "<script" not in page.lower()
+
+
+@pytest.mark.parametrize("name", ["report_brief.ipynb", "corpus_brief.ipynb", "explore.ipynb"])
+def test_parameters_are_typed_documented_and_shadow_no_builtin(name: str) -> None:
+    import ast
+    import builtins
+
+    from papermill.inspection import inspect_notebook
+
+    params = inspect_notebook(str(NOTEBOOK_DIR / name))
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [n.target.id for n in ast.parse(cell.source).body if isinstance(n, ast.AnnAssign)]
+    assert assigned and set(params) == set(assigned), (name, set(assigned) ^ set(params))
+    for p in params.values():
+        assert p["inferred_type_name"] not in ("None", ""), p
+        assert p["help"], p
+    assert not set(assigned) & set(dir(builtins)), name

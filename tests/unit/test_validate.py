@@ -68,7 +68,7 @@ def involved(template: str) -> dict[str, list[tuple[str, str, int]]]:
 def test_catalogue_has_every_rule_id_with_valid_fields() -> None:
     rules = get_rules()
     assert [r.id for r in rules] == ["R1", "R3", "R4", "R5", "R6", "X1", "X2", "X3", "X4", "X5", "X6",
-                                     "COMPLETENESS", "TEMPLATE", "SECTIONS", "TIMELINESS", "COPY"]
+                                     "COMPLETENESS", "TEMPLATE", "SECTIONS", "TIMELINESS", "COPY", "DUPLICATE"]
     for r in rules:
         assert r.severity in ("error", "warning", "info") and r.zh and r.en and r.why, r.id
     by_id = {r.id: r for r in rules}
@@ -97,7 +97,7 @@ def test_malformed_catalogue_is_a_template_error(monkeypatch: pytest.MonkeyPatch
     finally:
         monkeypatch.undo()
         module.get_rules.cache_clear()
-    assert len(get_rules()) == 16
+    assert len(get_rules()) == 17
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
