@@ -106,8 +106,11 @@ class Item:
 
 @dataclass
 class _SeedState:
+    """One seed's crawl: list pages first (so that entries are found with their list dates), then the rest."""
+
     seed: Seed
-    queue: collections.deque[Item]
+    lists: collections.deque[Item] = field(default_factory=collections.deque)
+    items: collections.deque[Item] = field(default_factory=collections.deque)
     list_pages: int = 0
     stale: int = 0
     reached: bool = False
@@ -170,7 +173,7 @@ class _Crawler:
             url, run, status = row["url"], int(row["run"]), row["status"]
             if run == archive.run:
                 self.done[url] = row
-            elif status in ("200", "304"):
+            elif status in ("200", "304") and not row.get("error"):
                 self.prev_meta[url] = row
                 if status == "200" and row.get("warc"):
                     self.prev_body[url] = row
@@ -276,7 +279,7 @@ class _Crawler:
         if resp.status == 304 and item.url in self.prev_body:
             prev = self.prev_body[item.url]
             row.update(sha256=prev["sha256"], version=prev["version"], changed=False, bytes=0,
-                       content_type=ctype or prev["content_type"])
+                       content_type=ctype or prev["content_type"], kind=prev["kind"])
             stats["not_modified"] += 1
             self.summary.not_modified += 1
             body = self.archive.body(prev)
@@ -285,13 +288,13 @@ class _Crawler:
         elif resp.status == 200:
             body = _decode(resp.raw, resp.headers)
             row.update(bytes=len(body), sha256=sha256(body))
+            prev = self.prev_body.get(item.url)
             if resp.truncated:
-                row["error"] = f"larger than the size limit of {self.s.max_bytes} bytes: not downloaded in full"
-                row["status"] = resp.status
+                row.update(error=f"larger than the size limit of {self.s.max_bytes} bytes: not downloaded in full",
+                           sha256="")
                 stats["errors"] += 1
                 self.summary.errors += 1
-            prev = self.prev_body.get(item.url)
-            if prev is None:
+            elif prev is None:
                 row.update(version=1, changed=False)
             elif prev["sha256"] == row["sha256"]:
                 row.update(version=prev["version"], changed=False)
@@ -331,10 +334,11 @@ class _Crawler:
                 and item.year not in self.s.years:
             return
         self.seen.add(item.url)
+        queue = st.lists if item.kind == "list" else st.items
         if front:
-            st.queue.appendleft(item)
+            queue.appendleft(item)
         else:
-            st.queue.append(item)
+            queue.append(item)
 
     async def _visit(self, st: _SeedState, item: Item) -> None:
         """Fetch (or read back) one queued URL and queue what its page links to."""
@@ -419,12 +423,12 @@ class _Crawler:
                 seed = seeds.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            st = _SeedState(seed, collections.deque())
+            st = _SeedState(seed)
             self._queue(st, Item(seed.url, "list"))
-            if not st.queue:  # the seed URL was queued by another seed already
+            if not st.lists:  # the seed URL was queued by another seed already
                 st.reached = True
-            while st.queue:
-                await self._visit(st, st.queue.popleft())
+            while st.lists or st.items:
+                await self._visit(st, (st.lists or st.items).popleft())
             self.summary.reached += st.reached
 
     async def run(self) -> FetchSummary:

@@ -133,28 +133,20 @@ def _is_attachment(url: str, text: str) -> bool:
                               or any(w in text for w in cfg["attachment_words"]))
 
 
-def _article(root: Any) -> Any:
-    """The element holding the page's main text: the deepest block with most of the body's text."""
-    body = root.find(".//body")
-    body = body if body is not None else root
-    total = len(_text(body))
-    best = body
-    for el in body.iter("div", "article", "section", "td", "main"):
-        n = len(_text(el))
-        if total and n >= 0.6 * total and _depth(el) > _depth(best):
-            best = el
-    return best
+def _in_chrome(el: Any) -> bool:
+    """Whether an element sits in the site's chrome (header, navigation, footer), by its tag or the
+    words of its class and id (fetch.yaml chrome_markers); links there are not the article's."""
+    markers = config()["chrome_markers"]
+    for node in (el, *el.iterancestors()):
+        if node.tag in ("header", "nav", "footer"):
+            return True
+        names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+        if names.strip() and any(m in names for m in markers):
+            return True
+    return False
 
 
-def _depth(el: Any) -> int:
-    d = 0
-    while el is not None:
-        el = el.getparent()
-        d += 1
-    return d
-
-
-def _own_date(root: Any, article: Any) -> dt.date | None:
+def _own_date(root: Any) -> dt.date | None:
     """The page's printed publication date: a date <meta>, else a labelled date before the article text."""
     cfg = config()
     for meta in root.iter("meta"):
@@ -209,11 +201,9 @@ def read_page(url: str, data: bytes, declared: str | None = None) -> Page:
     base_el = root.find(".//base")
     base = normalize_url(base_el.get("href"), url) if base_el is not None and base_el.get("href") else url
     title_el = root.find(".//title")
-    article = _article(root)
     page = Page(url=url, title=_text(title_el) if title_el is not None else "", encoding=encoding,
-                published=_own_date(root, article))
+                published=_own_date(root))
     seen: set[tuple[str, str]] = set()
-    in_article = {id(el) for el in article.iter()}
     for a in root.iter("a"):
         href = a.get("href")
         if not href or href.strip().lower().startswith(("javascript:", "mailto:", "tel:")):
@@ -230,13 +220,15 @@ def read_page(url: str, data: bytes, declared: str | None = None) -> Page:
         elif _is_pagination(a, text_):
             link = Link(target, text_, "list")
         elif _is_attachment(target, text_):
-            link = Link(target, text_, "attachment" if id(a) in in_article else "other")
+            link = Link(target, text_, "other" if _in_chrome(a) else "attachment")
         else:
             continue
         if (link.url, link.kind) not in seen:
             seen.add((link.url, link.kind))
             page.links.append(link)
-    for img in article.iter("img"):
+    for img in root.iter("img"):
+        if _in_chrome(img):
+            continue
         src = img.get("src") or img.get("data-src")
         target = normalize_url(src, base) if src else None
         if target and (target, "image") not in seen:
