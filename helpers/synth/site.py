@@ -99,6 +99,7 @@ class SiteFamily:
     reports: dict[tuple[int, int], SynthReport] = field(default_factory=dict)
     layout: dict[tuple[int, int], str] = field(default_factory=dict)
     special: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # name -> [(site, path)]
+    list_pages: dict[str, int] = field(default_factory=dict)                  # site -> real list pages
 
     def __post_init__(self) -> None:
         self.years = tuple(sorted(self.years))
@@ -292,6 +293,7 @@ class SiteFamily:
         pages = [entries[n:n + PAGE_SIZE] for n in range(0, len(entries), PAGE_SIZE)]
         trap = {12: "repeat", 20: "empty"}.get(i % 25)
         n_pages = len(pages)
+        self.list_pages[site] = n_pages
         total = n_pages + (60 if trap else 0)          # a trap goes on (far beyond any sane bound)
         for n in range(total):
             items = pages[min(n, n_pages - 1)] if n < n_pages or trap == "repeat" else []
@@ -455,8 +457,13 @@ class Served:
         return body
 
     def close(self) -> None:
+        """Stop every server (all at once: each takes up to a poll interval)."""
+        stoppers = [threading.Thread(target=s.shutdown) for s in self.servers]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
         for s in self.servers:
-            s.shutdown()
             s.server_close()
 
 
@@ -469,14 +476,13 @@ def _handler(served: Served, site: str) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
-        def _log(self, status: int, conditional: bool) -> None:
-            with served.lock:
-                served.log.append({"t": time.monotonic(), "site": site, "host": self.headers.get("Host", ""),
-                                   "path": self.path, "status": status, "conditional": conditional})
-
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
             res = family.sites[site].get(self.path)
             conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
+            self._rec = {"t": time.monotonic(), "site": site, "host": self.headers.get("Host", ""),
+                         "path": self.path, "status": None, "conditional": conditional}   # logged on arrival
+            with served.lock:
+                served.log.append(self._rec)
             if res is None:
                 return self._send(404, b"<html><body>404 Not Found</body></html>", "text/html", {}, conditional)
             if res.delay:
@@ -508,7 +514,7 @@ def _handler(served: Served, site: str) -> type[BaseHTTPRequestHandler]:
             self._send(200, body, res.content_type, headers, conditional)
 
         def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str], conditional: bool) -> None:
-            self._log(status, conditional)
+            self._rec["status"] = status
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -527,6 +533,7 @@ def _handler(served: Served, site: str) -> type[BaseHTTPRequestHandler]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False
     request_queue_size = 64
 
     def handle_error(self, request: Any, client_address: Any) -> None:
