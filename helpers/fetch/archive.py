@@ -196,26 +196,18 @@ class Archive:
             self._warc_w = WARCWriter(self._warc, gzip=True)
         return self._warc_w
 
-    def record(self, row: dict[str, Any], response: Response | None) -> dict[str, Any]:
-        """Write a response (if any) to the WARC file, then its manifest row; returns the row."""
-        from warcio.statusandheaders import StatusAndHeaders
-
+    def record(self, row: dict[str, Any], responses: Response | list[Response] | None) -> dict[str, Any]:
+        """Write the exchanges of one URL (earlier attempts first, e.g. a 500 that was retried) to the
+        WARC file, then its manifest row; returns the row."""
         row = {c: _clean(row.get(c)) for c in MANIFEST_COLUMNS}
         row["run"] = self.run
-        if response is not None and not self.dry:
-            w = self._warc_writer()
+        if isinstance(responses, Response):
+            responses = [responses]
+        if responses and not self.dry:
+            self._warc_writer()
             start = self._warc.tell()
-            path = response.url.split("/", 3)[3] if response.url.count("/") >= 3 else ""
-            req_h = StatusAndHeaders(f"{response.method} /{path} HTTP/1.1", response.request_headers,
-                                     is_http_request=True)
-            req = w.create_warc_record(response.url, "request", payload=io.BytesIO(b""), length=0, http_headers=req_h)
-            headers = [(k, v) for k, v in response.headers if k.lower() not in _DROP_HEADERS]
-            resp_h = StatusAndHeaders(f"{response.status} {response.reason}".strip(), headers,
-                                      protocol=response.http_version or "HTTP/1.1")
-            extra = {"WARC-Truncated": "length"} if response.truncated else None
-            resp = w.create_warc_record(response.url, "response", payload=io.BytesIO(response.raw),
-                                        length=len(response.raw), http_headers=resp_h, warc_headers_dict=extra)
-            w.write_request_response_pair(req, resp)
+            for response in responses:
+                self._write_pair(response)
             self._warc.flush()
             row.update(warc=self._warc_name, offset=start, length=self._warc.tell() - start)
         if self.dry:
@@ -224,6 +216,22 @@ class Archive:
             self._writer.writerow(row)
             self._manifest.flush()
         return row
+
+    def _write_pair(self, response: Response) -> None:
+        """A request record and its response record, from the bytes as they went over the wire."""
+        from warcio.statusandheaders import StatusAndHeaders
+
+        w = self._warc_w
+        path = response.url.split("/", 3)[3] if response.url.count("/") >= 3 else ""
+        req_h = StatusAndHeaders(f"{response.method} /{path} HTTP/1.1", response.request_headers, is_http_request=True)
+        req = w.create_warc_record(response.url, "request", payload=io.BytesIO(b""), length=0, http_headers=req_h)
+        headers = [(k, v) for k, v in response.headers if k.lower() not in _DROP_HEADERS]
+        resp_h = StatusAndHeaders(f"{response.status} {response.reason}".strip(), headers,
+                                  protocol=response.http_version or "HTTP/1.1")
+        extra = {"WARC-Truncated": "length"} if response.truncated else None
+        resp = w.create_warc_record(response.url, "response", payload=io.BytesIO(response.raw),
+                                    length=len(response.raw), http_headers=resp_h, warc_headers_dict=extra)
+        w.write_request_response_pair(req, resp)
 
 
 def read_manifest(root: str | os.PathLike[str]) -> pd.DataFrame:
@@ -250,11 +258,19 @@ def read_body(root: str | os.PathLike[str], row: dict[str, Any]) -> bytes:
     if not row.get("warc"):
         raise FetchError(f"{row.get('url')}: no WARC record in the manifest row (status {row.get('status')})")
     path = Path(root) / "warc" / str(row["warc"])
+    start, end = int(row["offset"]), int(row["offset"]) + int(row["length"])
+    body = None
     with open(path, "rb") as fh:
-        fh.seek(int(row["offset"]))
-        for rec in ArchiveIterator(fh):
-            if rec.rec_type == "response":
-                return rec.content_stream().read()
+        fh.seek(start)
+        records = ArchiveIterator(fh)
+        for rec in records:
+            data = rec.content_stream().read() if rec.rec_type == "response" else None
+            if records.get_record_offset() >= end:   # absolute offsets; asked after reading (it reads to the end)
+                break
+            if data is not None:                      # the last attempt's answer is the row's
+                body = data
+    if body is not None:
+        return body
     raise FetchError(f"{path}: no response record at offset {row['offset']}; the archive is damaged")
 
 

@@ -179,12 +179,14 @@ class _Crawler:
                     self.prev_body[url] = row
 
     # -- requests -----------------------------------------------------------------------------
-    async def _get(self, url: str, headers: dict[str, str]) -> tuple[Response | None, str]:
-        """One GET with retries (5xx, 429, time-outs, network errors), paced by the host's limit."""
+    async def _get(self, url: str, headers: dict[str, str]) -> tuple[list[Response], str]:
+        """One GET with retries (5xx, 429, time-outs, network errors), paced by the host's limit:
+        every answer received (the last one is the result) and the error of a failed last try."""
         import httpx
 
         host = site_of(url)
         error = ""
+        answers: list[Response] = []
         for attempt in range(self.s.retries + 1):
             resp: Response | None = None
             try:
@@ -211,15 +213,14 @@ class _Crawler:
                 error = f"timed out after {self.s.timeout:g} s"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            if resp is not None and resp.status < 500 and resp.status != 429:
-                return resp, ""
             if resp is not None:
+                answers.append(resp)
+                if resp.status < 500 and resp.status != 429:
+                    return answers, ""
                 error = f"HTTP {resp.status}"
             if attempt < self.s.retries:
                 await asyncio.sleep(self.s.backoff * 2 ** attempt)
-            elif resp is not None:
-                return resp, error
-        return None, error
+        return answers, error
 
     async def _robots(self, url: str) -> Robots:
         """The rules of the URL's host: fetched (and archived) once per run, or read back."""
@@ -262,7 +263,8 @@ class _Crawler:
                 headers["If-None-Match"] = meta["etag"]
             if meta.get("last_modified"):
                 headers["If-Modified-Since"] = meta["last_modified"]
-        resp, error = await self._get(item.url, headers)
+        answers, error = await self._get(item.url, headers)
+        resp = answers[-1] if answers and (not error or error.startswith("HTTP ")) else None   # None: no answer
         row: dict[str, Any] = {"url": item.url, "organ": organ, "kind": item.kind, "year": item.year,
                                "title": item.title, "published": item.published, "parent_url": item.parent,
                                "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -272,7 +274,7 @@ class _Crawler:
             row["error"] = error
             stats["errors"] += 1
             self.summary.errors += 1
-            return self.archive.record(row, None), body
+            return self.archive.record(row, answers), body
         ctype = _header(resp.headers, "content-type")
         row.update(status=resp.status, content_type=ctype, etag=_header(resp.headers, "etag"),
                    last_modified=_header(resp.headers, "last-modified"))
@@ -317,7 +319,7 @@ class _Crawler:
             elif row["kind"] in ("attachment", "image"):
                 stats["files"] += 1
                 self.summary.files += 1
-        return self.archive.record(row, resp), body
+        return self.archive.record(row, answers), body
 
     # -- the crawl ----------------------------------------------------------------------------
     def _in_scope(self, url: str, kind: str, seed: Seed) -> bool:
