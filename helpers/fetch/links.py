@@ -168,17 +168,14 @@ def _own_date(root: Any) -> dt.date | None:
 
 
 def _entry_date(a: Any) -> dt.date | None:
-    """A date printed beside an entry link (in the same list item or table row)."""
+    """A date printed beside an entry link: in the smallest enclosing element that holds no other link."""
     el = a.getparent()
     for _ in range(3):
-        if el is None:
+        if el is None or len(el.findall(".//a")) > 1:
             return None
-        if el.tag in ("li", "tr", "dd", "dt", "p", "div"):
-            d = parse_date(_text(el))
-            if d:
-                return d
-            if el.tag in ("li", "tr"):
-                return None
+        d = parse_date(_text(el))
+        if d:
+            return d
         el = el.getparent()
     return None
 
