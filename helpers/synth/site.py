@@ -373,8 +373,10 @@ class SiteFamily:
         out = []
         for d in rng.sample(single, n):
             res = self.sites[d.site][d.path]
-            rep = perturb(self.reports[(d.organ, d.year)], "table_3/new_requests/total", 1) \
-                if "table_3/new_requests/total" in self.reports[(d.organ, d.year)].cells else self.reports[(d.organ, d.year)]
+            rep = self.reports[(d.organ, d.year)]
+            key = next(k for k, v in rep.cells.items() if k.startswith("table_3/") and isinstance(v, (int, float)))
+            rep = perturb(rep, key, 1)
+            self.reports[(d.organ, d.year)] = rep
             form = next(f for f, m in _MIME.items() if m == res.content_type)
             res.body = render(rep, form, rng=rng.getrandbits(32)).data
             res.modified = res.modified + dt.timedelta(days=30)
