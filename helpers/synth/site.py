@@ -93,6 +93,7 @@ class SiteFamily:
     organs: int = 52
     years: tuple[int, ...] = (2020, 2021, 2022, 2023)
     seed: int = 0
+    slow: float = 0.15                   # seconds of delay of the slow sites' report pages (0: none)
     sites: dict[str, dict[str, Resource]] = field(default_factory=dict)
     seeds: list[tuple[str, str, str]] = field(default_factory=list)     # (organ name, site, path)
     docs: list[_Doc] = field(default_factory=list)
@@ -243,7 +244,7 @@ class SiteFamily:
             self._special("huge", site, "/uploads/huge.zip")
         body = self._page(cms, encoding, rep.agency, title, article, posted)
         res = Resource(body, f"text/html; charset={encoding}", etag=cms != "dede",
-                       delay=0.15 if i % 9 == 4 else 0.0)
+                       delay=self.slow if i % 9 == 4 else 0.0)
         if i % 13 == 2 and year == self.years[0]:
             res.fail_first = 2                        # a transient server error: retried, then fetched
             self._special("transient_500", site, page_path)
