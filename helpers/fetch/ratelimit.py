@@ -1,5 +1,5 @@
-"""Per-host pacing: at most `rate` requests per second to one host (host:port), one at a time,
-while different hosts are fetched concurrently."""
+"""Per-host pacing: at most `rate` requests per second to one host (host:port), one at a time and
+1/rate seconds after the previous one ended, while different hosts are fetched concurrently."""
 
 from __future__ import annotations
 
@@ -36,5 +36,7 @@ class RateLimiter:
             wait = self._next.get(host, 0.0) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            self._next[host] = time.monotonic() + self.interval(host)
-            yield
+            try:
+                yield
+            finally:  # the gap runs from the end of a request: the server never sees two closer than that
+                self._next[host] = time.monotonic() + self.interval(host)

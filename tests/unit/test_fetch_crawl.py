@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import pickle
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -18,38 +14,24 @@ from helpers.synth.site import SiteFamily, serve
 FAST = dict(rate=None, concurrency=8, max_bytes=1 << 20, backoff=0.01, progress=False)
 
 
-def _family(base: Path, organs: int) -> SiteFamily:
-    """The family, built once for all xdist workers (its generation renders ~200 reports)."""
-    import hashlib
-
-    import helpers.synth
-
-    src = b"".join(p.read_bytes() for p in sorted(Path(helpers.synth.__file__).parent.glob("*.py")))
-    path = base / f"site-family-{organs}-{hashlib.sha256(src).hexdigest()[:12]}.pickle"
-    with open(base / f"site-family-{organs}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return pickle.loads(path.read_bytes())
-        family = SiteFamily(organs=organs)
-        path.write_bytes(pickle.dumps(family))
-        return family
-
-
-@pytest.fixture(scope="module")
-def big_crawl(tmp_path_factory):
-    """52 organs × 4 years crawled once with the rate limit off: (served, manifest, request log)."""
-    family = _family(tmp_path_factory.getbasetemp().parent, 52)
-    out = tmp_path_factory.mktemp("archive")
-    with serve(family) as served:
-        summary = crawl([Seed(o, u) for o, u in served.seeds], out, Settings(**FAST))
-        yield served, read_manifest(out), served.requests(), summary, out
+def test_the_site_family_is_crawled_completely_and_politely(tmp_path):
+    """52 organs × 4 years, crawled once with the rate limit off (one test: the crawl is the cost)."""
+    with serve(SiteFamily(organs=52)) as served:
+        summary = crawl([Seed(o, u) for o, u in served.seeds], tmp_path / "a", Settings(**FAST))
+        big_crawl = (served, read_manifest(tmp_path / "a"), served.requests(), summary, tmp_path / "a")
+    _every_report_document_is_fetched(big_crawl)
+    _provenance_columns_of_the_manifest(big_crawl)
+    _robots_txt_is_honoured(big_crawl)
+    _errors_are_manifest_rows(big_crawl)
+    _trap_and_loops_are_bounded(big_crawl)
+    _requests_stay_on_the_seeds_sites(big_crawl)
 
 
 def _requested(served, log: pd.DataFrame) -> pd.Series:
     return log.apply(lambda r: served.origins[r["site"]] + r["path"], axis=1)
 
 
-def test_every_report_document_is_fetched(big_crawl):
+def _every_report_document_is_fetched(big_crawl):
     served, manifest, _log, summary, _out = big_crawl
     expected = served.expected
     assert len(served.family.seeds) > 50 and len(served.family.years) == 4
@@ -67,7 +49,7 @@ def test_every_report_document_is_fetched(big_crawl):
     assert pages["content_type"].str.contains("gbk").any() and pages["content_type"].str.contains("utf-8").any()
 
 
-def test_provenance_columns_of_the_manifest(big_crawl):
+def _provenance_columns_of_the_manifest(big_crawl):
     served, manifest, *_ = big_crawl
     docs = manifest[manifest["kind"].isin(["page", "attachment"]) & (manifest["status"] == 200)]
     assert (docs["parent_url"] != "").all()
@@ -78,7 +60,7 @@ def test_provenance_columns_of_the_manifest(big_crawl):
     assert (manifest["sha256"].str.len().isin([0, 64])).all()
 
 
-def test_robots_txt_is_honoured(big_crawl):
+def _robots_txt_is_honoured(big_crawl):
     served, manifest, log, *_ = big_crawl
     disallowed = set(served.special("disallowed"))
     assert disallowed
@@ -87,7 +69,7 @@ def test_robots_txt_is_honoured(big_crawl):
     assert disallowed <= set(refused["url"])
 
 
-def test_errors_are_manifest_rows(big_crawl):
+def _errors_are_manifest_rows(big_crawl):
     served, manifest, *_ = big_crawl
     rows = manifest.set_index("url")
     for url in served.special("404"):
@@ -107,7 +89,7 @@ def _site(served, url: str) -> str:
     return next(site for site, o in served.origins.items() if o == origin)
 
 
-def test_trap_and_loops_are_bounded(big_crawl):
+def _trap_and_loops_are_bounded(big_crawl):
     served, manifest, log, *_ = big_crawl
     counts = _requested(served, log).value_counts()
     retried = set(served.special("transient_500")) | set(served.special("500"))
@@ -125,7 +107,7 @@ def test_trap_and_loops_are_bounded(big_crawl):
         assert len(hops) == 2 and set(hops["status"]) == {302}
 
 
-def test_requests_stay_on_the_seeds_sites(big_crawl):
+def _requests_stay_on_the_seeds_sites(big_crawl):
     served, manifest, log, *_ = big_crawl
     origins = set(served.origins.values())
     assert set(manifest["url"].str.extract(r"^(https?://[^/]+)")[0]) <= origins

@@ -35,6 +35,20 @@ def _table(out: Path, run: int = 1):
     return m[m["run"] == run][SAME].sort_values("url").reset_index(drop=True)
 
 
+def _started(proc: subprocess.Popen, out: Path, before: int | None = None) -> float:
+    """Wait until the process has opened its archive (after Python's start-up: the descriptor is
+    written anew); `before` is the descriptor's mtime before the start. Returns the time."""
+    desc = out / "ogi-archive.json"
+    while proc.poll() is None and (not desc.exists() or desc.stat().st_mtime_ns == before):
+        time.sleep(0.01)
+    return time.monotonic()
+
+
+def _mtime(out: Path) -> int | None:
+    desc = out / "ogi-archive.json"
+    return desc.stat().st_mtime_ns if desc.exists() else None
+
+
 def _finished(out: Path) -> bool:
     """Whether the archive's first run ran to its end."""
     import json
@@ -54,17 +68,19 @@ def test_killed_crawl_resumes_without_refetching(site, tmp_path):
     seeds = tmp_path / "seeds.csv"
     site.seeds_csv(seeds)
     whole = _ogi_fetch(seeds, tmp_path / "whole")
-    t0 = time.monotonic()
+    t0 = _started(whole, tmp_path / "whole")
     assert whole.wait(timeout=120) == 0, whole.stderr.read().decode()
-    duration = time.monotonic() - t0
+    duration = time.monotonic() - t0     # the crawl itself, from the archive's creation
     rng = random.Random(16)
     out = tmp_path / "killed"
     kills = 0
     while kills < (3 if IN_CI else 10) and not _finished(out):
         done = set(read_manifest(out)["url"]) if (out / MANIFEST).exists() else set()
         site.clear_log()
+        before = _mtime(out)
         proc = _ogi_fetch(seeds, out)
-        time.sleep(rng.uniform(0.2, max(0.3, duration * 0.6)))
+        _started(proc, out, before)
+        time.sleep(rng.uniform(0.0, duration * 0.5))    # a random moment of the crawl
         proc.send_signal(signal.SIGKILL)
         kills += proc.wait() == -signal.SIGKILL
         again = {site.origins[r["site"]] + r["path"] for r in site.requests().to_dict("records")}
