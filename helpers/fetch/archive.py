@@ -85,6 +85,9 @@ class Archive:
         self._writer: Any = None
         self._rows: list[dict[str, Any]] = []
         self.descriptor: dict[str, Any] = {}
+        from .links import config
+
+        self.warc_max_bytes = int(config()["limits"]["warc_max_bytes"])
 
     # -- opening ------------------------------------------------------------------------------
     def open(self, settings: dict[str, Any]) -> int:
@@ -190,6 +193,9 @@ class Archive:
     def _warc_writer(self) -> Any:
         from warcio.warcwriter import WARCWriter
 
+        if self._warc is not None and self._warc.tell() > self.warc_max_bytes:   # rotate a full file
+            self._warc.close()
+            self._warc = None
         if self._warc is None:
             self._warc_name = f"run-{self.run:04d}-{_now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}.warc.gz"
             self._warc = open(self.root / "warc" / self._warc_name, "ab")

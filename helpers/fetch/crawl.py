@@ -231,12 +231,17 @@ class _Crawler:
             if host in self.robots:
                 return self.robots[host]
             rurl = robots_url(url)
-            row, body = self.done.get(rurl), b""
-            if row is None:
-                row, body = await self._fetch(Item(rurl, "robots"), "")
-            else:
-                body = self._body_of(row)
-                self.summary.reused += 1
+            for _hop in range(int(_limit("max_redirects")) + 1):   # RFC 9309: follow redirects (to https, www.)
+                row = self.done.get(rurl)
+                if row is None:
+                    row, body = await self._fetch(Item(rurl, "robots"), "")
+                else:
+                    body = self._body_of(row)
+                    self.summary.reused += 1
+                if str(row.get("status") or "") not in _REDIRECTS_S or not row.get("redirect") \
+                        or row["redirect"] == rurl:
+                    break
+                rurl = row["redirect"]
             status = int(row["status"]) if str(row.get("status") or "").isdigit() else None
             rules = Robots.from_response(status if status != 304 else 200, body)
             delay = rules.crawl_delay(self.s.user_agent)
@@ -480,7 +485,15 @@ def crawl(seeds: Iterable[Seed], out: str | Any, settings: Settings | None = Non
     archive.open(settings.to_dict())
     finished = False
     try:
-        summary = asyncio.run(_Crawler(archive, seeds, settings).run())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:   # the usual case: no event loop in this thread
+            summary = asyncio.run(_Crawler(archive, seeds, settings).run())
+        else:                  # called from a running loop (a notebook): crawl in a thread of its own
+            import concurrent.futures
+
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                summary = pool.submit(lambda: asyncio.run(_Crawler(archive, seeds, settings).run())).result()
         finished = True
     finally:
         archive.close(finished=finished)

@@ -177,3 +177,40 @@ def test_time_outs_are_retried_then_recorded(tmp_path):
     for url in slow["url"]:
         path = "/" + url.split("/", 3)[3]
         assert (log["path"] == path).sum() == 2        # the first try and one retry
+
+
+def test_robots_txt_redirects_are_followed(tmp_path):
+    from helpers.synth.site import Resource
+
+    family = SiteFamily(organs=1, years=(2023,), seed=1)
+    site = next(k for k in family.sites if k != "files")
+    family.sites[site]["/robots.txt"] = Resource(status=301, location="/new/robots.txt")
+    family.sites[site]["/new/robots.txt"] = Resource(b"User-agent: *\nDisallow: /\n", "text/plain")
+    with serve(family) as served:
+        summary = crawl([Seed(o, u) for o, u in served.seeds], tmp_path / "a", Settings(**FAST))
+        paths = list(served.requests()["path"])
+    assert paths == ["/robots.txt", "/new/robots.txt"] and summary.disallowed == 1 and summary.reached == 0
+
+
+def test_full_warc_files_are_rotated(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers.fetch.archive import read_body
+
+    monkeypatch.setitem(config()["limits"], "warc_max_bytes", 4_000)
+    family = SiteFamily(organs=2, years=(2023,), seed=6)
+    with serve(family) as served:
+        crawl([Seed(o, u) for o, u in served.seeds], tmp_path / "a", Settings(**FAST))
+        expected = served.expected
+    warcs = sorted((tmp_path / "a" / "warc").glob("*.warc.gz"))
+    assert len(warcs) > 1
+    check = subprocess.run([Path(sys.executable).parent / "warcio", "check", *warcs], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    m = read_manifest(tmp_path / "a").set_index("url")
+    import hashlib
+
+    for url, sha in zip(expected["url"], expected["sha256"]):
+        row = m.loc[url].to_dict() | {"url": url}
+        assert hashlib.sha256(read_body(tmp_path / "a", row)).hexdigest() == sha
