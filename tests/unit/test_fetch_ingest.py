@@ -77,3 +77,22 @@ def test_a_brief_shows_the_source_url(archive, tmp_path):
     rid, url = data.reports.iloc[0][["report_id", "source_url"]]
     html = str(identity(report_from_store(data, rid, with_previous=False)))
     assert url in html
+
+
+def test_a_report_as_page_and_attachment_is_one_organ_year(archive, tmp_path):
+    """Both copies are stored (different bytes); the attachment's parent is the page, and the
+    store's organ-year representative (the one the next year links to) is one of them."""
+    out, family, _ = archive
+    store = tmp_path / "store"
+    main(["ingest", str(out), "--store", str(store), "--no-progress", "--scheduler", "serial"])
+    reports = open_store(store).reports
+    (organ, year), = [k for k, layout in family.layout.items() if layout == "both" and k[1] < max(family.years)]
+    agency = family.reports[(organ, year)].agency
+    both = reports[(reports["agency"] == agency) & (reports["year"] == year)]
+    assert len(both) == 2 and set(both["form"]) >= {"html"}
+    page = both[both["form"] == "html"].iloc[0]
+    attachment = both[both["form"] != "html"].iloc[0]
+    assert attachment["parent_url"] == page["source_url"]
+    nxt = reports[(reports["agency"] == agency) & (reports["year"] == year + 1)]
+    assert len(nxt) >= 1 and set(nxt["previous_report_id"]) <= set(both["report_id"])
+    assert nxt["previous_report_id"].notna().all()
