@@ -234,7 +234,7 @@ class _Crawler:
             for _hop in range(int(_limit("max_redirects")) + 1):   # RFC 9309: follow redirects (to https, www.)
                 row = self.done.get(rurl)
                 if row is None:
-                    row, body = await self._fetch(Item(rurl, "robots"), "")
+                    row, body, _ = await self._fetch(Item(rurl, "robots"), "")
                 else:
                     body = self._body_of(row)
                     self.summary.reused += 1
@@ -259,8 +259,9 @@ class _Crawler:
             return self.archive.body(self.prev_body[row["url"]])
         return b""
 
-    async def _fetch(self, item: Item, organ: str) -> tuple[dict[str, Any], bytes]:
-        """Request one URL (conditionally when archived before) and record it; returns row and body."""
+    async def _fetch(self, item: Item, organ: str) -> tuple[dict[str, Any], bytes, Any]:
+        """Request one URL (conditionally when archived before) and record it; returns the row, the
+        body and, for an HTML list or report page, the parsed page."""
         headers = {}
         meta = self.prev_meta.get(item.url)
         if meta is not None and item.url in self.prev_body:
@@ -279,7 +280,7 @@ class _Crawler:
             row["error"] = error
             stats["errors"] += 1
             self.summary.errors += 1
-            return self.archive.record(row, answers), body
+            return self.archive.record(row, answers), body, None
         ctype = _header(resp.headers, "content-type")
         row.update(status=resp.status, content_type=ctype, etag=_header(resp.headers, "etag"),
                    last_modified=_header(resp.headers, "last-modified"))
@@ -314,6 +315,7 @@ class _Crawler:
             row["error"] = error or f"HTTP {resp.status}"
             stats["errors"] += 1
             self.summary.errors += 1
+        page = None
         if resp.status == 200 and not resp.truncated:
             html = _is_html(ctype, body)
             if item.kind == "entry":
@@ -324,7 +326,11 @@ class _Crawler:
             elif row["kind"] in ("attachment", "image"):
                 stats["files"] += 1
                 self.summary.files += 1
-        return self.archive.record(row, answers), body
+        if resp.status in (200, 304) and body and row["kind"] in ("list", "page") and _is_html(row["content_type"], body):
+            page = read_page(item.url, body, _charset(row["content_type"]))
+            if row["kind"] == "page" and page.published:   # the page's own printed date wins over the list's
+                row["published"] = page.published.isoformat()
+        return self.archive.record(row, answers), body, page
 
     # -- the crawl ----------------------------------------------------------------------------
     def _in_scope(self, url: str, kind: str, seed: Seed) -> bool:
@@ -354,7 +360,7 @@ class _Crawler:
             self.summary.would_fetch.append({"organ": seed.organ, "kind": item.kind, "year": item.year,
                                              "title": item.title, "url": item.url, "parent_url": item.parent})
             return
-        row = self.done.get(item.url)
+        row, page = self.done.get(item.url), None
         if row is not None:
             body = self._body_of(row)
             self.summary.reused += 1
@@ -369,7 +375,7 @@ class _Crawler:
                                      "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}, None)
                 self._tick()
                 return
-            row, body = await self._fetch(item, seed.organ)
+            row, body, page = await self._fetch(item, seed.organ)
             self._tick()
         status = str(row.get("status") or "")
         if status in _REDIRECTS_S and row.get("redirect"):
@@ -384,7 +390,7 @@ class _Crawler:
         ctype = str(row.get("content_type") or "")
         if row["kind"] not in ("list", "page") or not _is_html(ctype, body):
             return
-        page = read_page(item.url, body, _charset(ctype))
+        page = page or read_page(item.url, body, _charset(ctype))
         if row["kind"] == "list":
             self._from_list(st, item, page)
         else:

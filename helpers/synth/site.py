@@ -101,6 +101,7 @@ class SiteFamily:
     layout: dict[tuple[int, int], str] = field(default_factory=dict)
     special: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # name -> [(site, path)]
     list_pages: dict[str, int] = field(default_factory=dict)                  # site -> real list pages
+    dates: dict[tuple[int, int], tuple[dt.date | None, dt.date]] = field(default_factory=dict)  # page's, list's
 
     def __post_init__(self) -> None:
         self.years = tuple(sorted(self.years))
@@ -138,7 +139,12 @@ class SiteFamily:
             title = w["titles"][cms].format(agency=rep.agency, year=year)
             posted = rep.report_date + dt.timedelta(days=rng.randint(0, 6))
             entry = self._report_docs(i, site, cms, encoding, rep, layout, title, posted, k, rng)
-            entries.append({"title": title, "href": entry, "date": posted})
+            listed = posted + dt.timedelta(days=1)      # the list shows the day it was put in the column
+            # the date printed on the page: the CMS's 发布时间 (dede prints none; there a report in
+            # the article prints its own 发布日期), and the list's
+            own = posted if cms != "dede" else rep.report_date if layout in ("page", "both") else None
+            self.dates[(i, year)] = (own, listed)
+            entries.append({"title": title, "href": entry, "date": listed})
             if layout != "direct":
                 report_pages.append((year, entry))
         agency = self.reports[(i, self.years[0])].agency

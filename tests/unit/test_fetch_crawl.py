@@ -55,8 +55,12 @@ def _provenance_columns_of_the_manifest(big_crawl):
     assert (docs["parent_url"] != "").all()
     assert docs["year"].notna().all()
     assert set(docs["year"].dropna().astype(int)) == set(served.family.years)
-    # every report document has a publication date: its page's own, or the list's
+    # every report document has a publication date: its page's own where printed, else the list's
     assert (docs[docs["error"] == ""]["published"] != "").all()
+    pages = served.expected.query("kind == 'page'").merge(manifest[["url", "published"]], on="url")
+    want = [str(served.family.dates[(o, y)][0] or served.family.dates[(o, y)][1]) for o, y in zip(pages["organ"], pages["year"])]
+    assert list(pages["published"]) == want
+    assert any(served.family.dates[k][0] is None for k in served.family.dates)     # some print none
     assert (manifest["sha256"].str.len().isin([0, 64])).all()
 
 
