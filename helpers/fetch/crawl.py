@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import FetchError
 from .archive import Archive, Response, sha256
-from .links import Link, config, normalize_url, read_page, registrable_domain, site_of
+from .links import config, normalize_url, read_page, registrable_domain, site_of
 from .ratelimit import RateLimiter
 from .robots import Robots, robots_url
 from .seeds import Seed

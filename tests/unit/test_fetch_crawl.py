@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from helpers.cli import main
 from helpers.fetch import Settings, crawl, read_manifest
