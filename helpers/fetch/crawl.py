@@ -290,7 +290,8 @@ class _Crawler:
                        content_type=ctype or prev["content_type"], kind=prev["kind"])
             stats["not_modified"] += 1
             self.summary.not_modified += 1
-            body = self.archive.body(prev)
+            if prev["kind"] in ("list", "page", "robots"):   # its links are needed again; a file's body is not
+                body = self.archive.body(prev)
         elif resp.status in _REDIRECTS:
             row["redirect"] = normalize_url(_header(resp.headers, "location"), item.url) or ""
         elif resp.status == 200:
