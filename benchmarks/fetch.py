@@ -40,7 +40,7 @@ def main() -> None:
               f"{(summary.pages + summary.files) / summary.seconds:.0f} pages+files/s (server in the same core)")
         served.clear_log()
         again = crawl(seeds, Path(tmp) / "a", settings)
-        print(f"re-run (conditional GET, all 304): {len(served.requests())} requests in {again.seconds:.2f} s = "
+        print(f"re-run (conditional GET: 304s, and the planted errors again): {len(served.requests())} requests in {again.seconds:.2f} s = "
               f"{len(served.requests()) / again.seconds:.0f} requests/s; {len(m)} manifest rows")
 
     tracemalloc.start()
