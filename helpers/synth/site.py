@@ -334,7 +334,8 @@ class SiteFamily:
                           f'<td>[{it["date"].isoformat()}]</td></tr>' for it in items)
             return f'<table class="list">{trs}</table>'
         dls = "".join(f'<dl><dt><a href="{e(it["href"])}">{e(it["title"])}</a></dt>'
-                      f'<dd>{e(_words()["published_label"])}{it["date"].year}年{it["date"].month:02d}月{it["date"].day:02d}日</dd></dl>'
+                      f'<dd>{e(_words()["published_label"])}'
+                      f'{e(_words()["list_date"].format(y=it["date"].year, m=it["date"].month, d=it["date"].day))}</dd></dl>'
                       for it in items)
         return f'<div class="news">{dls}</div>'
 

@@ -158,3 +158,10 @@ def test_seeds_from_csv_and_urls(tmp_path):
     bad.write_text("organ,url\n某局,ftp://x\n", encoding="utf-8")
     with pytest.raises(FetchError, match="line 2"):
         read_seeds([bad])
+
+
+def test_robots_group_of_our_user_agent():
+    from helpers.fetch.crawl import DEFAULT_USER_AGENT
+
+    rules = Robots.from_response(200, b"User-agent: ogi-reports\nDisallow: /\n\nUser-agent: *\nAllow: /\n")
+    assert not rules.allowed("http://a.cn/x", DEFAULT_USER_AGENT) and rules.allowed("http://a.cn/x", "Mozilla/5.0")
