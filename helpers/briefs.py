@@ -406,6 +406,7 @@ def identity(data: ReportData, source_href: str = "") -> Html:
         ("report_date", _e(m.get("report_date"))),
         ("published", _e(m.get("published"))),
         ("source", _source_link(m.get("path"), source_href)),
+        ("source_url", f"<code>{_e(m.get('source_url'))}</code>" if m.get("source_url") else ""),  # ogi fetch
         ("report_id", f"<code>{_e(data.report_id)}</code>"),
         ("cells", _e(status_text)),
         ("previous", _e(f"{prev.meta.get('agency') or ''} {prev.year or ''}".strip()) if prev else _e(label("none"))),

@@ -45,7 +45,8 @@ import pyarrow.parquet as pq
 from .errors import ReportError, StoreError
 from .read import DEFAULT_MAX_BYTES
 
-__all__ = ["Corpus", "IngestSummary", "SCHEMAS", "TABLES", "cross_year_rules", "ingest", "open_store"]
+__all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "SCHEMAS", "TABLES", "add_provenance", "cross_year_rules",
+           "ingest", "open_store"]
 
 TABLES = ("reports", "cells", "findings", "failures", "sections")
 MARKER = "ogi-store.json"
@@ -900,13 +901,16 @@ class Corpus:
         for name in TABLES:
             cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
             con.execute(f"CREATE VIEW {name} AS SELECT {cols} FROM _{name}_o")
+        _provenance_views(con, self.path)  # fetch provenance: the reports view gains its columns
         return con
 
     def _frame(self, name: str) -> pd.DataFrame:
         """A whole table as a DataFrame with the store's dtypes, in the order it was written."""
-        cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
-        table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM _{name}_o ORDER BY filename, file_row_number"))
-        return _to_pandas(table.cast(SCHEMAS[name]))
+        schema = READ_SCHEMAS.get(name, SCHEMAS[name])
+        source = "_reports_p" if name == "reports" else f"_{name}_o"
+        cols = ", ".join(f'"{f.name}"' for f in schema)
+        table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM {source} ORDER BY filename, file_row_number"))
+        return _to_pandas(table.cast(schema))
 
     @functools.cached_property
     def reports(self) -> pd.DataFrame:
@@ -939,6 +943,56 @@ class Corpus:
         if relation is None:  # a statement without a result (e.g. CREATE VIEW)
             return pd.DataFrame()
         return _to_pandas(_fetch_arrow(relation))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetch provenance (`ogi ingest ARCHIVE`, helpers/fetch/ingest.py): where and when a report was
+# fetched. Kept in its own folder of parts (`provenance/prov-*.parquet`, one per archive ingest,
+# outside the batch commit of TABLES) and joined into the `reports` view by report_id, so that
+# ingesting an archive adds provenance to reports already in the store without rewriting them.
+# `published` is the report's own printed date when it has one, else the fetched page's.
+
+PROVENANCE = "provenance"
+PROVENANCE_SCHEMA = pa.schema([("report_id", _STR), ("source_url", _STR), ("fetched_at", _TS), ("published", _DATE),
+                               ("parent_url", _STR)])
+READ_SCHEMAS = {"reports": pa.schema(list(SCHEMAS["reports"]) + [PROVENANCE_SCHEMA.field(n) for n in
+                                                                  ("source_url", "fetched_at", "parent_url")])}
+
+
+def add_provenance(store: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> int:
+    """Add provenance records (PROVENANCE_SCHEMA; report_id is the file's sha256) to a store."""
+    root = Path(store).absolute()
+    if not _is_store(root):
+        raise StoreError(f"{root}: not an ogi store ({MARKER} missing); ingest the files first")
+    table = pa.Table.from_pylist(list(records), schema=PROVENANCE_SCHEMA)
+    if not len(table):
+        return 0
+    (root / PROVENANCE).mkdir(exist_ok=True)
+    name = f"prov-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}.parquet"
+    with _locked(root):
+        _atomic_write(table, root / PROVENANCE / name)
+    return len(table)
+
+
+def _provenance_views(con: Any, root: Path) -> None:
+    """`_provenance` (the first fetch of each report_id) and the reports views with its columns."""
+    parts = sorted((root / PROVENANCE).glob("prov-*.parquet")) if (root / PROVENANCE).is_dir() else []
+    if parts:
+        con.execute(f"CREATE VIEW _provenance_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, filename = true)")
+    else:
+        empty = PROVENANCE_SCHEMA.empty_table().append_column("filename", pa.array([], pa.string()))
+        con.register("_provenance_empty", empty)
+        con.execute("CREATE VIEW _provenance_raw AS SELECT * FROM _provenance_empty")
+    con.execute("""CREATE VIEW _provenance AS SELECT * EXCLUDE (_rn, filename) FROM (
+                     SELECT *, row_number() OVER (PARTITION BY report_id ORDER BY fetched_at, filename) AS _rn
+                     FROM _provenance_raw) WHERE _rn = 1""")
+    cols = ", ".join('coalesce(r.published, p.published) AS published' if f.name == "published" else f'r."{f.name}"'
+                     for f in SCHEMAS["reports"])
+    con.execute(f"""CREATE VIEW _reports_p AS SELECT r.filename, r.file_row_number, {cols},
+                      p.source_url, p.fetched_at, p.parent_url
+                    FROM _reports_o r LEFT JOIN _provenance p ON r.report_id = p.report_id""")
+    names = ", ".join(f'"{f.name}"' for f in READ_SCHEMAS["reports"])
+    con.execute(f"CREATE OR REPLACE VIEW reports AS SELECT {names} FROM _reports_p")
 
 
 def open_store(path: str | os.PathLike[str]) -> Corpus:

@@ -37,9 +37,22 @@ def run(args: argparse.Namespace) -> int:
     """Ingest, then print the summary line."""
     from ..store import DEFAULT_BATCH_SIZE, ingest
 
-    summary = ingest(args.paths, args.store, workers=args.workers, scheduler=args.scheduler,
-                     progress=not args.no_progress, batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-                     max_bytes=args.max_bytes, retry_failed=args.retry_failed)
+    options = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
+                   batch_size=args.batch_size or DEFAULT_BATCH_SIZE, max_bytes=args.max_bytes,
+                   retry_failed=args.retry_failed)
+    from ..fetch.archive import is_archive  # ogi fetch archives: their reports, with URL provenance
+
+    archives = [p for p in args.paths if is_archive(p)]
+    paths = [p for p in args.paths if p not in archives]
+    if archives:
+        from ..fetch.ingest import ingest_archive
+
+        for archive in archives:
+            part = ingest_archive(archive, args.store, **options)
+            print(f"{archive}: {part}")
+        if not paths:
+            return EXIT_OK
+    summary = ingest(paths, args.store, **options)
     print(f"{args.store}: {summary}")
     if summary.failed:
         print(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
