@@ -56,11 +56,11 @@ import pandas as pd
 
 from ..template import Row, common, get_template, read_data
 from . import (
-    SynthReport,
+    _G,
     Rendered,
+    SynthReport,
     _cont,
     _frame,
-    _G,
     _grid_width,
     _headings,
     _layout,
