@@ -23,23 +23,26 @@ def _date(text: str) -> dt.date | None:
     return None
 
 
+_DRESSING = re.compile(r"^[#*_`\"'\[\]]+|[#*_`\"'\[\]]+$")
+
+
 def _title_parts(title: str) -> tuple[str | None, int | None]:
     """(agency, year) from a title like 2019年X政府信息公开工作年度报告 or X2022年度…报告."""
     v = _vocab()
-    t = re.sub(r"\s+", "", normalize(title)).lstrip("#").strip("\"'")
+    t = _DRESSING.sub("", re.sub(r"\s+", "", normalize(title)))  # Markdown # and **, quotes
     idx = t.find(v["title_suffix"])
     if idx < 0:
         return None, None
     head = t[:idx]
     if v["cited"].search(head):
         return None, None  # the suffix inside a cited document's name (《关于印发…年度报告》)
-    head = head.lstrip("\"'")
+    head = _DRESSING.sub("", head)
     m = None
     for m in v["year_title"].finditer(head):
         pass
     year = int(m.group("year")) if m else None
     agency = (head[:m.start()] + head[m.end():]) if m else head
-    agency = v["title_strip"].sub("", agency).strip(" :：-_")
+    agency = _DRESSING.sub("", v["title_strip"].sub("", agency).strip(" :：-_"))
     return (agency or None), year
 
 
