@@ -27,6 +27,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import signal
 import sys
@@ -42,10 +43,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import ReportError, StoreError
+from .errors import QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
 from .read import DEFAULT_MAX_BYTES
 
-__all__ = ["Corpus", "IngestSummary", "SCHEMAS", "TABLES", "cross_year_rules", "ingest", "open_store"]
+__all__ = ["Corpus", "IngestSummary", "QueryResult", "SCHEMAS", "check_read_only", "TABLES", "cross_year_rules", "ingest", "open_store"]
 
 TABLES = ("reports", "cells", "findings", "failures", "sections")
 MARKER = "ogi-store.json"
@@ -853,12 +854,14 @@ class Corpus:
     Reports are de-duplicated on report_id (and the other tables follow the kept report's batch).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False) -> None:
         self.path = Path(path).absolute()
         if not self.path.is_dir() or not _is_store(self.path):
             raise StoreError(f"{self.path}: not an ogi store ({MARKER} missing); "
                              f"create one with `ogi ingest FILES --store {path}`")
+        self.sandbox = sandbox
         self._parts = _committed(self.path)
+        _check_parts(self.path, self._parts)
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r}, {len(self._parts['reports'])} parts)"
@@ -868,7 +871,10 @@ class Corpus:
         """A DuckDB connection with the views reports, cells, findings, failures, sections."""
         import duckdb
 
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+        if self.sandbox:
+            _lock_down(con, [p for name in TABLES for p in self._parts[name]])
         for name in TABLES:
             parts = self._parts[name]
             if parts:
@@ -935,12 +941,119 @@ class Corpus:
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB SQL query over the views and return the result as a DataFrame."""
-        relation = self.con.sql(query)
+        if self.sandbox:
+            check_read_only(query)
+            import duckdb
+
+            try:
+                relation = self.con.sql(query)
+            except duckdb.Error as exc:
+                raise QueryError(_one_line(exc)) from None
+        else:
+            relation = self.con.sql(query)
         if relation is None:  # a statement without a result (e.g. CREATE VIEW)
             return pd.DataFrame()
         return _to_pandas(_fetch_arrow(relation))
 
 
-def open_store(path: str | os.PathLike[str]) -> Corpus:
-    """Open a store folder written by `ingest` (raises StoreError when it is not one)."""
-    return Corpus(path)
+    def query(self, query: str) -> QueryResult:
+        """Run one SQL statement and return its columns, DuckDB types and rows as Python values
+        (lists, dicts, Decimal, dates, bytes ... as DuckDB gives them); DuckDB errors and, in a
+        sandbox, statements other than one read-only query raise `QueryError`."""
+        import duckdb
+
+        if self.sandbox:
+            check_read_only(query)
+        try:
+            relation = self.con.sql(query)
+            if relation is None:
+                return QueryResult([], [], [])
+            return QueryResult([str(c) for c in relation.columns], [str(t) for t in relation.types],
+                               relation.fetchall())
+        except duckdb.PermissionException as exc:
+            raise QueryError(f"{_one_line(exc)} (the sandbox reads only the store's own tables; --unsafe lifts it)") \
+                from None
+        except duckdb.Error as exc:
+            raise QueryError(_one_line(exc)) from None
+
+
+@dataclass
+class QueryResult:
+    """The result of `Corpus.query`: column names, DuckDB type names, rows of Python values."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def _check_parts(root: Path, parts: dict[str, list[Path]]) -> None:
+    """Raise `StoreDamaged` naming the first committed part whose Parquet footer cannot be read."""
+    for name in TABLES:
+        for p in parts[name]:
+            _check_part(root, p, name)
+
+
+def _check_part(root: Path, path: Path, name: str, full: bool = False) -> None:
+    """One part: its footer (cheap) or, with `full`, all its data, readable with the table's schema."""
+    try:
+        if full:
+            pq.read_table(path, schema=SCHEMAS[name])
+        else:
+            meta = pq.read_metadata(path)
+            if meta.num_columns != len(SCHEMAS[name]):
+                raise ValueError(f"{meta.num_columns} columns, not the {len(SCHEMAS[name])} of table {name}")
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise StoreDamaged(f"{path}: a damaged part file of the store ({_one_line(exc)}); repair the store with "
+                           f"`ogi ingest --store {root} --repair` (drops that batch and re-ingests its files)") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """A DuckDB error as one line (its first line; the caret diagram that follows is dropped)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _lock_down(con: Any, parts: Sequence[Path]) -> None:
+    """Sandbox a DuckDB connection: no file outside the store's own part files (so no COPY, no
+    ATTACH, no INSTALL/LOAD, no URL), and the configuration locked so no SET can undo it."""
+    con.execute("SET allowed_paths = " + (_sql_list(parts) if parts else "[]"))
+    con.execute("SET allowed_directories = []")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+_READ_ONLY = ("SELECT",)
+
+
+def check_read_only(query: str) -> None:
+    """Refuse anything but one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
+    and EXPLAIN of one of those): the sandbox's second wall, since allowed part files are writable."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(_one_line(exc)) from None
+    if len(statements) != 1:
+        raise QueryError(f"one SQL statement at a time, not {len(statements)}"
+                         + (" (use --unsafe to run several)" if statements else ""))
+    st = statements[0]
+    kind = str(st.type).rsplit(".", 1)[-1]
+    if kind == "EXPLAIN":
+        inner = re.sub(r"^\s*EXPLAIN\s+(ANALYZE\s+)?", "", st.query, flags=re.I)
+        try:
+            inner_st = duckdb.extract_statements(inner)
+        except duckdb.Error:
+            inner_st = []
+        if len(inner_st) == 1 and str(inner_st[0].type).rsplit(".", 1)[-1] in _READ_ONLY:
+            return
+    elif kind in _READ_ONLY:
+        return
+    raise QueryError(f"a {kind} statement is refused: ogi query is read-only and sandboxed "
+                     "(only a SELECT runs; --unsafe gives DuckDB's full power on your own machine)")
+
+
+def open_store(path: str | os.PathLike[str], *, sandbox: bool = False) -> Corpus:
+    """Open a store folder written by `ingest` (raises StoreError when it is not one, or names the
+    damaged part file). With `sandbox`, SQL runs read-only with no access outside the store."""
+    return Corpus(path, sandbox=sandbox)
