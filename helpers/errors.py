@@ -74,10 +74,6 @@ class FileTooLarge(ReportError):
     hint = "raise the limit with --max-bytes if this really is one report"
 
 
-class NotARegularFile(ReportError):
-    hint = "pass a regular file (FIFOs, devices and sockets are never read)"
-
-
 class FileUnreadable(ReportError):
     hint = "check the file's permissions"
 
@@ -88,6 +84,10 @@ class EmptyFile(ReportError):
 
 class UnsupportedForm(ReportError):
     hint = "ogi reads text, HTML, DOCX and PDF reports"
+
+
+class NotARegularFile(UnsupportedForm):
+    hint = "pass a regular file (FIFOs, devices and sockets are never read)"
 
 
 class UndecodableText(ReportError):

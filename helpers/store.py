@@ -134,12 +134,14 @@ def _empty(name: str) -> pa.Table:
 # The worker side: one file → one result record (never raises)
 
 
-def _hash_file(path: str) -> str:
-    """sha256 hex digest of a file's bytes (read in 1 MiB chunks): the report_id."""
+def _hash_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """sha256 hex digest of a regular file's bytes: the report_id. FIFOs, devices and sockets are
+    refused by type (never opened), and at most `max_bytes` + 1 bytes are read (`FileTooLarge`)."""
+    from .limits import bounded_chunks
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    for chunk in bounded_chunks(path, max_bytes):
+        h.update(chunk)
     return h.hexdigest()
 
 
@@ -606,10 +608,9 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         writer = _BatchWriter(root, batch_size)
         for path in _walk(paths, root):
             try:
-                sha = _hash_file(path)
-            except OSError as exc:
-                writer.add(_failure(path, None, ReportError(path, f"cannot read the file: {exc.strerror or exc}",
-                                                            "check that it exists and is readable")))
+                sha = _hash_file(path, max_bytes)
+            except ReportError as exc:   # not a regular file, unreadable, too large: never parsed
+                writer.add(_failure(path, None, exc))
                 failed += 1
                 continue
             if sha in known:

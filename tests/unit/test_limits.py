@@ -1,0 +1,263 @@
+"""Input limits (helpers/limits.py): resource bombs refused before they cost, FIFOs, devices and
+sockets refused by type, bounded reads that do not trust st_size, a depth-cut page says so."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from helpers import FileTooLarge, ingest, open_store, read_report
+from helpers.cli import main
+from helpers.errors import FileUnreadable, NotARegularFile
+from helpers.limits import LIMITS, human_bytes, read_bounded
+
+synth = pytest.importorskip("helpers.synth")
+SEED = Path(__file__).resolve().parents[2] / "data" / "seed"
+
+
+def _report_html() -> str:
+    rep = synth.random_report(7, year=2022)
+    return synth.render(rep, "html", rng=1).data.decode("utf-8")
+
+
+def _pdf(content: bytes, filters: int = 1) -> bytes:
+    """A one-page PDF whose content stream is `content`, Flate-compressed `filters` times."""
+    body = content
+    for _ in range(filters):
+        body = zlib.compress(body, 9)
+    flt = "/Filter [" + " ".join(["/FlateDecode"] * filters) + "]" if filters else ""
+    objs = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>",
+            f"<</Length {len(body)} {flt}>>\nstream\n".encode() + body + b"\nendstream"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + o + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<</Size {len(objs) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def _timed(fn, *args, **kw):  # noqa: ANN001, ANN202
+    t0 = time.perf_counter()
+    try:
+        return fn(*args, **kw), time.perf_counter() - t0
+    except Exception as exc:  # noqa: BLE001
+        return exc, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# Bombs
+
+
+def test_html_span_bomb_is_refused_before_the_grid_is_built(tmp_path: Path) -> None:
+    cells = "".join('<td rowspan="1000" colspan="1000">1</td>' for _ in range(20))
+    page = _report_html().replace("<table", f"<table><tr>{cells}</tr></table><table", 1)
+    (tmp_path / "spans.html").write_text(page, encoding="utf-8")
+    exc, seconds = _timed(read_report, tmp_path / "spans.html")
+    assert isinstance(exc, FileTooLarge) and "spans" in str(exc) and "spans.html" in str(exc)
+    assert seconds < 10
+
+
+def test_html_with_ordinary_spans_still_reads(tmp_path: Path) -> None:
+    (tmp_path / "ok.html").write_text(_report_html(), encoding="utf-8")
+    assert read_report(tmp_path / "ok.html").cells["status"].eq("ok").sum() > 100
+
+
+def test_a_million_lines_are_refused_quickly(tmp_path: Path) -> None:
+    (tmp_path / "lines.txt").write_text("一\n" * 1_000_000, encoding="utf-8")
+    exc, seconds = _timed(read_report, tmp_path / "lines.txt")
+    assert isinstance(exc, FileTooLarge) and "lines" in str(exc)
+    assert seconds < 10
+
+
+def test_text_of_endless_tabs_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "tabs.txt").write_text("总体情况\n" + "1\t" * (LIMITS.cells + 10) + "\n", encoding="utf-8")
+    exc, _ = _timed(read_report, tmp_path / "tabs.txt")
+    assert isinstance(exc, FileTooLarge) and "cells" in str(exc)
+
+
+def test_docx_whose_xml_unpacks_past_the_cap_is_refused(tmp_path: Path) -> None:
+    rep = synth.random_report(3, year=2022)
+    good = synth.render(rep, "docx", rng=1).data
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                pad = b"<!--" + b" " * (LIMITS.docx_unpacked + (1 << 20)) + b"-->"
+                data = data.replace(b"<w:body>", b"<w:body>" + pad, 1)
+            zf.writestr(info.filename, data)
+    (tmp_path / "bomb.docx").write_bytes(out.getvalue())
+    assert (tmp_path / "bomb.docx").stat().st_size < 2_000_000
+    exc, seconds = _timed(read_report, tmp_path / "bomb.docx")
+    assert isinstance(exc, FileTooLarge) and "unpacks" in str(exc)
+    assert seconds < 10
+
+
+@pytest.mark.parametrize("op", [b"0 0 m\n", b"(a) Tj\n"])
+def test_pdf_operator_bombs_are_refused_before_pdfium(tmp_path: Path, op: bytes) -> None:
+    (tmp_path / "ops.pdf").write_bytes(_pdf(b"BT /F1 12 Tf\n" + op * (LIMITS.pdf_operators + 1000) + b"ET\n"))
+    exc, seconds = _timed(read_report, tmp_path / "ops.pdf")
+    assert isinstance(exc, FileTooLarge) and "operators" in str(exc)
+    assert seconds < 30
+
+
+def test_pdf_stream_inflating_past_the_cap_is_refused(tmp_path: Path) -> None:
+    comp = zlib.compressobj(9)
+    chunk = b" " * (1 << 20)
+    body = b"".join(comp.compress(chunk) for _ in range(LIMITS.pdf_unpacked // len(chunk) + 8)) + comp.flush()
+    pdf = _pdf(b"", 0).replace(b"<</Length 0 >>\nstream\n\nendstream",
+                               f"<</Length {len(body)} /Filter /FlateDecode>>\nstream\n".encode() + body
+                               + b"\nendstream")
+    (tmp_path / "inflate.pdf").write_bytes(pdf)
+    exc, seconds = _timed(read_report, tmp_path / "inflate.pdf")
+    assert isinstance(exc, FileTooLarge) and "unpacked" in str(exc)
+    assert seconds < 30
+
+
+def test_double_flate_is_unpacked_twice(tmp_path: Path) -> None:
+    (tmp_path / "twice.pdf").write_bytes(_pdf(b"0 0 m\n" * (LIMITS.pdf_operators + 10), filters=2))
+    exc, _ = _timed(read_report, tmp_path / "twice.pdf")
+    assert isinstance(exc, FileTooLarge)
+
+
+def test_the_seed_and_a_generated_pdf_pass_the_caps(tmp_path: Path) -> None:
+    rep = synth.random_report(5, year=2022)
+    (tmp_path / "r.pdf").write_bytes(synth.render(rep, "pdf", rng=1).data)
+    assert len(read_report(tmp_path / "r.pdf").cells) >= 198
+
+
+# ---------------------------------------------------------------------------------------------
+# Only regular files, bounded reads
+
+
+def _in_thread(fn, *args, **kw):  # noqa: ANN001, ANN202
+    box: list[object] = []
+    t = threading.Thread(target=lambda: box.append(_timed(fn, *args, **kw)[0]), daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "hung"
+    return box[0]
+
+
+def test_a_fifo_is_refused_by_type_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    exc = _in_thread(read_report, fifo)
+    assert isinstance(exc, NotARegularFile) and "FIFO" in str(exc)
+
+
+def test_parse_validate_ingest_refuse_a_fifo_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "r.txt").write_bytes(synth.render(synth.random_report(2, year=2022), "text", rng=0).data)
+    assert _in_thread(main, ["parse", str(folder / "pipe.txt")]) == 2
+    assert _in_thread(main, ["validate", str(folder / "pipe.txt")]) == 2
+    assert "FIFO" in capsys.readouterr().err
+    assert _in_thread(main, ["ingest", str(folder), "--store", str(tmp_path / "s"), "--scheduler", "serial",
+                             "--no-progress"]) == 2
+    corpus = open_store(tmp_path / "s")
+    assert len(corpus.reports) == 1 and corpus.failures["error_class"].tolist() == ["NotARegularFile"]
+
+
+def test_a_device_and_a_symlink_to_it_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    for p in (Path("/dev/zero"), tmp_path / "zero.txt"):
+        exc = _in_thread(read_report, p)
+        assert isinstance(exc, NotARegularFile) and "character device" in str(exc)
+    assert "/dev/zero" in str(_in_thread(read_report, tmp_path / "zero.txt"))
+
+
+def test_ingest_of_a_folder_with_a_dev_zero_link_ends(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "dangling.txt").symlink_to(tmp_path / "nowhere")
+    summary = _in_thread(ingest, [folder], tmp_path / "s", scheduler="serial", progress=False)
+    assert summary.failed == 2
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(path))
+        exc = _in_thread(read_report, path)
+        assert isinstance(exc, NotARegularFile) and "socket" in str(exc)
+    finally:
+        sock.close()
+
+
+def test_reads_are_bounded_whatever_st_size_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 5000)
+    real_stat = os.stat
+
+    class Lying:  # a /proc-like file: st_size says 0
+        def __init__(self, st: os.stat_result) -> None:
+            self._st = st
+
+        def __getattr__(self, name: str) -> object:
+            return 0 if name == "st_size" else getattr(self._st, name)
+
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: Lying(real_stat(p, *a, **k)))
+    with pytest.raises(FileTooLarge, match="more than 1.0 kB"):
+        read_bounded(big, 1000)
+
+
+def test_max_bytes_message_is_readable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "r.txt").write_bytes(b"x" * 500)
+    assert main(["parse", str(tmp_path / "r.txt"), "--max-bytes", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "500 bytes is over the limit of 100 bytes" in err and "0.0 MB" not in err
+    assert human_bytes(52_400_000) == "52.4 MB"
+
+
+def test_an_unreadable_file_is_a_clear_error_not_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "secret.txt"
+    path.write_text("x")
+    real_open = os.open
+
+    def deny(p, flags, *a, **k):  # noqa: ANN001, ANN202 - mode 000 as root still reads: inject it
+        if str(p) == str(path):
+            raise PermissionError(13, "Permission denied", str(p))
+        return real_open(p, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", deny)
+    with pytest.raises(FileUnreadable, match="Permission denied"):
+        read_report(path)
+    assert main(["parse", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and "unexpected" not in err and "please report" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# A depth-cut page says so
+
+
+def test_html_nested_past_the_parser_depth_says_what_was_lost(tmp_path: Path) -> None:
+    page = _report_html()
+    cut = page.rindex("<table")   # just before Table 4: its rows and sections 4-6 lie past the cut
+    deep = page[:cut] + "<div>" * 300 + page[cut:]
+    (tmp_path / "deep.html").write_text(deep, encoding="utf-8")
+    report = read_report(tmp_path / "deep.html")
+    assert any("deeper than" in n and "missing" in n for n in report.notes)
+    (tmp_path / "flat.html").write_text(page, encoding="utf-8")
+    assert not any("deeper" in n for n in read_report(tmp_path / "flat.html").notes)
