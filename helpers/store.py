@@ -21,6 +21,7 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import functools
 import hashlib
@@ -34,7 +35,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
+from .errors import OgiError, QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
 from .read import DEFAULT_MAX_BYTES
 
 __all__ = ["Corpus", "IngestSummary", "QueryResult", "SCHEMAS", "check_read_only", "TABLES", "cross_year_rules", "ingest", "open_store"]
 
 TABLES = ("reports", "cells", "findings", "failures", "sections")
 MARKER = "ogi-store.json"
+BATCHES = "batches"           # per batch, the files it holds (path, sha256): what --repair re-ingests
 FORMAT_VERSION = 1
 DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
 FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
@@ -208,15 +210,27 @@ def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MA
     return [_parse_one(path, sha, max_bytes) for path, sha in items]
 
 
-def _worker_init() -> None:
-    """Process-pool workers: Ctrl-C is the parent's business, and a worker whose parent died exits."""
+def _worker_init(owner: int | None = None) -> None:
+    """Process-pool workers: Ctrl-C is the parent's business, and a worker whose ingest process
+    died (SIGKILL included) exits within a second. The ingest process is `owner`, not the parent:
+    forkserver workers are children of the fork server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
+    owner = owner or parent
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     def watch() -> None:
         while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
+            time.sleep(0.5)
+            if os.getppid() != parent or not alive(owner):
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="ogi-orphan-watch").start()
@@ -284,7 +298,7 @@ class _Runner:
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["helpers.store", "helpers.parse", "helpers.validate"])
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
         return self._pool
 
     def close(self, cancel: bool = False) -> None:
@@ -415,11 +429,18 @@ class IngestSummary:
     failed: int
     seconds: float
     linked: int = 0      # reports whose cross-year link (previous_report_id, X1/X2/COPY) was recomputed
+    repaired: list[str] = field(default_factory=list)   # damaged batches dropped by `repair`
+    lost: list[str] = field(default_factory=list)       # ... files of theirs that are no longer there
 
     def __str__(self) -> str:
         rate = f" ({self.ingested / self.seconds:.1f} reports/s)" if self.ingested and self.seconds > 0 else ""
-        return (f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, "
+        text = (f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, "
                 f"linked {self.linked} in {self.seconds:.1f} s{rate}")
+        if self.repaired:
+            text += f"; repair: dropped {len(self.repaired)} damaged batch(es) and ingested their files again"
+            if self.lost:
+                text += f" ({len(self.lost)} no longer there: {', '.join(self.lost[:3])}{' ...' if len(self.lost) > 3 else ''})"
+        return text
 
 
 def _is_store(path: Path) -> bool:
@@ -427,48 +448,80 @@ def _is_store(path: Path) -> bool:
     return (path / MARKER).is_file()
 
 
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    """A failed write as one line naming the path (a full disk, a read-only folder, permissions)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        hint = "free some space and run the same command again"
+    elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check that you may write there"
+    else:
+        hint = "check the disk and run the same command again"
+    return StoreError(f"{path}: cannot write: {reason}; {hint} (what the store held before is intact)")
+
+
 def _atomic_write(table: pa.Table, dest: Path) -> None:
     """Write a Parquet file via a hidden temp file in the same folder and os.replace."""
+    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def _atomic(dest: Path, write: Callable[[Path], None]) -> None:
+    """Write `dest` through `write(tmp)` on a hidden temp file, fsync and os.replace; an OSError
+    (ENOSPC, EACCES ...) becomes a one-line `StoreError` and leaves `dest` as it was."""
     tmp = dest.with_name(f".tmp-{secrets.token_hex(4)}-{dest.name}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        raise _write_error(dest, exc) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
 def _create_store(root: Path) -> None:
-    """Make `root` a store (or check that it is one); a non-empty folder that is not a store is refused."""
+    """Make `root` a store (or check that it is one); a non-empty folder that is not a store is refused.
+
+    Called with the lock held (see `_locked`), so two ingests starting together on a new store
+    never see each other's half-made folder; the marker is written before the table folders."""
     if root.exists() and not root.is_dir():
         raise StoreError(f"{root}: exists and is not a folder; choose a folder for the store")
-    if root.is_dir() and not _is_store(root) and any(p for p in root.iterdir() if not p.name.startswith(".")):
+    if not _is_store(root) and any(p for p in root.iterdir() if not p.name.startswith(".")):
         raise StoreError(f"{root}: a non-empty folder that is not an ogi store ({MARKER} missing); "
                          "choose a new or empty folder")
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
+        if not _is_store(root):
+            meta = json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
+                               "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1)
+            _atomic(root / MARKER, lambda tmp: tmp.write_text(meta, encoding="utf-8"))
+        for name in (*TABLES, BATCHES):
             (root / name).mkdir(exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"{root}: cannot create the store: {exc}") from exc
-    if not _is_store(root):
-        tmp = root / f".tmp-{MARKER}"
-        tmp.write_text(json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
-                                   "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1), encoding="utf-8")
-        os.replace(tmp, root / MARKER)
+        raise _write_error(root, exc) from None
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One ingest at a time per store (an advisory lock the OS drops when the process dies)."""
-    fh = open(root / ".lock", "a+")
+def _locked(root: Path, wait: bool = True) -> Iterator[None]:
+    """One ingest at a time per store: an advisory lock on `root/.lock` that the OS drops when the
+    process dies (a kill leaves no stale lock). The second ingest waits for the first (`wait`), or
+    raises `StoreBusy`. The folder is made first, so that the lock exists before anything else."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: exists and is not a folder; choose a folder for the store")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = open(root / ".lock", "a+")
+    except OSError as exc:
+        raise _write_error(root, exc) from None
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise StoreError(f"{root}: another ingest is writing to this store; wait for it to finish") from exc
+        except BlockingIOError:
+            if not wait:
+                raise StoreBusy(f"{root}: another ingest is writing to this store; wait for it to finish") from None
+            print(f"{root}: another ingest is writing to this store; waiting for it to finish", file=sys.stderr)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         yield
     finally:
         fh.close()
@@ -487,11 +540,14 @@ def _committed(root: Path) -> dict[str, list[Path]]:
 
 
 def _clean_orphans(root: Path) -> None:
-    """Remove temp files and the parts of batches that never committed (an interrupted run)."""
+    """Remove temp files and the parts (and file lists) of batches that never committed (an interrupted run)."""
     keep = {p.name for p in (root / "reports").glob("part-*.parquet")}
-    for table in TABLES:
-        for p in (root / table).iterdir():
-            if p.name.startswith(".tmp-") or (p.name.startswith("part-") and p.name not in keep):
+    for folder in (*TABLES, BATCHES):
+        if not (root / folder).is_dir():
+            continue
+        for p in (root / folder).iterdir():
+            part = p.name if folder != BATCHES else p.stem + ".parquet"
+            if p.name.startswith(".tmp-") or (p.name.startswith("part-") and part not in keep):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 
@@ -500,7 +556,10 @@ def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.Da
     """Some columns of every part of a table, with the part's file name in column `part`."""
     frames = []
     for p in parts:
-        t = pq.read_table(p, columns=columns, schema=SCHEMAS[name])
+        try:
+            t = pq.read_table(p, columns=columns, schema=SCHEMAS[name])
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise _damaged(p.parents[1], p, exc) from None
         f = _to_pandas(t)
         f["part"] = p.name
         frames.append(f)
@@ -509,6 +568,51 @@ def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.Da
         f["part"] = pd.Series(dtype=str)
         return f
     return pd.concat(frames, ignore_index=True)
+
+
+def _batch_parts(root: Path) -> list[str]:
+    """The part names of every committed batch (one name for all five tables)."""
+    return sorted(p.name for p in (root / "reports").glob("part-*.parquet"))
+
+
+def _batch_files(root: Path, part: str) -> list[dict[str, Any]]:
+    """The files a batch holds, from its file list (kept apart from its parts, so it survives a
+    damaged part); for a store written before file lists, from whatever of its parts still reads."""
+    listing = root / BATCHES / (Path(part).stem + ".json")
+    with contextlib.suppress(OSError, ValueError):
+        return list(json.loads(listing.read_text(encoding="utf-8"))["files"])
+    files: list[dict[str, Any]] = []
+    for name, sha in (("reports", "report_id"), ("failures", "sha256")):
+        with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+            t = pq.read_table(root / name / part, columns=["path", sha], schema=SCHEMAS[name])
+            files += [{"path": a, "sha256": b} for a, b in zip(t["path"].to_pylist(), t[sha].to_pylist())]
+    return files
+
+
+def _repair(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Drop every batch with a part that does not read in full (or is gone): its `reports` part
+    first (the batch is then uncommitted), then the others. Returns the dropped batches and the
+    files they held, which the caller re-ingests."""
+    dropped: list[str] = []
+    files: list[dict[str, Any]] = []
+    for part in _batch_parts(root):
+        broken = False
+        for name in TABLES:
+            try:
+                _check_part(root, root / name / part, name, full=True)
+            except StoreDamaged:
+                broken = True
+                break
+        if not broken:
+            continue
+        files += _batch_files(root, part)
+        dropped.append(part)
+        for name in TABLES:   # reports first: from here the batch is an orphan, whatever happens
+            with contextlib.suppress(FileNotFoundError):
+                (root / name / part).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (root / BATCHES / (Path(part).stem + ".json")).unlink()
+    return dropped, files
 
 
 def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
@@ -570,6 +674,11 @@ class _BatchWriter:
                                                  schema=SCHEMAS["reports"])
         self.seq += 1
         name = f"part-{self.run}-{self.seq:05d}.parquet"
+        listing = json.dumps({"part": name, "files": [{"path": r.get("path") or r["row"]["path"],
+                                                       "sha256": r.get("sha256") or r.get("report_id")}
+                                                      for r in self.results]}, ensure_ascii=False)
+        _atomic(self.root / BATCHES / (Path(name).stem + ".json"),
+                lambda tmp: tmp.write_text(listing, encoding="utf-8"))
         for table in ("cells", "findings", "sections", "failures", "reports"):  # reports last: the commit
             _atomic_write(tables[table], self.root / table / name)
         self.results = []
@@ -580,8 +689,12 @@ class _BatchWriter:
 def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], store: str | os.PathLike[str], *,
            workers: int | None = None, scheduler: Any = None, progress: bool = True,
            batch_size: int = DEFAULT_BATCH_SIZE, max_bytes: int = DEFAULT_MAX_BYTES,
-           retry_failed: bool = False) -> IngestSummary:
+           retry_failed: bool = False, repair: bool = False, wait: bool = True) -> IngestSummary:
     """Parse, validate and store every file under `paths` that the store does not hold yet.
+
+    A second ingest into the same store waits for the first (`wait=False`: `StoreBusy` at once).
+    A damaged part file raises `StoreDamaged`; with `repair`, every batch with a part that does
+    not read in full is dropped and the files of its file list are ingested again.
 
     Files are identified by sha256; one already stored as a report or a failure is skipped (with
     `retry_failed`, failures are tried again). Work runs on a local process pool by default; with
@@ -596,10 +709,18 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
     paths = list(paths)
     if batch_size <= 0:
         raise StoreError("batch_size must be a positive number of reports")
-    _create_store(root)
-    with _locked(root):
+    with _locked(root, wait=wait):
+        _create_store(root)
         _clean_orphans(root)
+        dropped: list[str] = []
+        lost: list[str] = []
+        if repair:
+            dropped, files = _repair(root)
+            again = list(dict.fromkeys(f["path"] for f in files if f.get("path")))
+            lost = [p for p in again if not os.path.lexists(p)]
+            paths += [p for p in again if p not in lost]
         parts = _committed(root)
+        _check_parts(root, parts)
         known = set(_read_columns(parts["reports"], "reports", ["report_id"])["report_id"].dropna())
         if not retry_failed:
             known |= set(_read_columns(parts["failures"], "failures", ["sha256"])["sha256"].dropna())
@@ -646,7 +767,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             bar.close()
             linked = _link(root, runner)
         except BaseException:
-            writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest
+            with contextlib.suppress(StoreError):
+                writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
             for r in runners:
                 r.close(cancel=True)
             runners.clear()
@@ -656,7 +778,7 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             for r in runners:
                 r.close()
     return IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
-                         seconds=time.perf_counter() - t0, linked=linked)
+                         seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -872,6 +994,22 @@ class Corpus:
         """A DuckDB connection with the views reports, cells, findings, failures, sections."""
         import duckdb
 
+        try:
+            return self._connect()
+        except duckdb.Error as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: BaseException) -> OgiError:
+        """A DuckDB error while reading: `StoreDamaged` (with the repair command) when it names a part."""
+        msg = _one_line(exc)
+        if str(self.path) in msg:
+            return StoreDamaged(f"{self.path}: a part file of the store does not read ({msg}); repair the store with "
+                                f"`ogi ingest --store {self.path} --repair` (drops that batch and re-ingests its files)")
+        return QueryError(msg)
+
+    def _connect(self) -> Any:
+        import duckdb
+
         con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                                  "autoload_known_extensions": False})
         if self.sandbox:
@@ -911,8 +1049,13 @@ class Corpus:
 
     def _frame(self, name: str) -> pd.DataFrame:
         """A whole table as a DataFrame with the store's dtypes, in the order it was written."""
+        import duckdb
+
         cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
-        table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM _{name}_o ORDER BY filename, file_row_number"))
+        try:
+            table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM _{name}_o ORDER BY filename, file_row_number"))
+        except duckdb.Error as exc:
+            raise self._read_error(exc) from None
         return _to_pandas(table.cast(SCHEMAS[name]))
 
     @functools.cached_property
@@ -975,7 +1118,7 @@ class Corpus:
             raise QueryError(f"{_one_line(exc)} (the sandbox reads only the store's own tables; --unsafe lifts it)") \
                 from None
         except duckdb.Error as exc:
-            raise QueryError(_one_line(exc)) from None
+            raise self._read_error(exc) from None
 
 
 @dataclass
@@ -1004,8 +1147,14 @@ def _check_part(root: Path, path: Path, name: str, full: bool = False) -> None:
             if meta.num_columns != len(SCHEMAS[name]):
                 raise ValueError(f"{meta.num_columns} columns, not the {len(SCHEMAS[name])} of table {name}")
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise StoreDamaged(f"{path}: a damaged part file of the store ({_one_line(exc)}); repair the store with "
-                           f"`ogi ingest --store {root} --repair` (drops that batch and re-ingests its files)") from None
+        raise _damaged(root, path, exc) from None
+
+
+def _damaged(root: Path, path: Path | str, exc: BaseException | str) -> StoreDamaged:
+    """The one-line error for a part file that does not read, with the repair command."""
+    why = exc if isinstance(exc, str) else _one_line(exc)
+    return StoreDamaged(f"{path}: a damaged part file of the store ({why}); repair the store with "
+                        f"`ogi ingest --store {root} --repair` (drops that batch and re-ingests its files)")
 
 
 def _one_line(exc: BaseException) -> str:
