@@ -25,16 +25,15 @@ import re
 import stat
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from .errors import EmptyFile, FileTooLarge, FileUnreadable, NotARegularFile
 
-__all__ = ["LIMITS", "Budget", "Limits", "bounded_chunks", "check_pdf_streams", "human_bytes", "read_bounded", "regular_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "LIMITS", "Budget", "Limits", "bounded_chunks", "check_pdf_streams", "human_bytes", "read_bounded", "regular_file"]
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The caps (each far above a real report; see the module doc)."""
 
     max_bytes: int = 50 * 1024 * 1024        # a file's bytes (ogi parse/validate/ingest --max-bytes)
@@ -48,6 +47,7 @@ class Limits:
 
 
 LIMITS = Limits()
+DEFAULT_MAX_BYTES = LIMITS.max_bytes
 
 
 def human_bytes(n: float) -> str:

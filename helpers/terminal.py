@@ -147,7 +147,7 @@ def plain(v: Any) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return "nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+        return repr(v)
     if isinstance(v, (int, decimal.Decimal, uuid.UUID)):
         return str(v)
     if isinstance(v, (dt.date, dt.time)):

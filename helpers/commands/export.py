@@ -10,12 +10,13 @@ from typing import Any
 from ..cli import EXIT_OK
 
 ORDER = 60
+# helpers.export.FORMATS and LAYOUTS (tests/unit/test_cli_robust.py checks they agree), written out
+# here because importing helpers.export loads pandas before the arguments are parsed.
+FORMATS, LAYOUTS = ("csv", "parquet", "stata", "xlsx"), ("long", "wide")
 
 
 def register(sub: Any) -> None:
     """Add the `export` subcommand."""
-    from ..export import FORMATS, LAYOUTS
-
     p = sub.add_parser("export", help="write a stored corpus as CSV, Parquet, Stata or Excel with a codebook",
                        description="Write a stored corpus as CSV, Parquet, Stata (.dta, version 118) or Excel, "
                                    "with a codebook (variable, label_zh, label_en, unit, definition) written "

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int
-from ..read import DEFAULT_MAX_BYTES
+from ..limits import DEFAULT_MAX_BYTES
 
 ORDER = 40
 
