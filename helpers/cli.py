@@ -64,15 +64,10 @@ def positive_int(text: str) -> int:
 
 
 def version() -> str:
-    """The installed version (from the package metadata; the source tree's when not installed)."""
-    try:
-        from importlib.metadata import PackageNotFoundError, version as dist_version
+    """The package version (`helpers.__version__`, the one pyproject.toml declares)."""
+    from . import __version__
 
-        return dist_version("ogi-reports")
-    except (ImportError, PackageNotFoundError):  # pragma: no cover - a bare checkout
-        from . import __version__
-
-        return __version__
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
