@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int
+from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int, say
 from ..limits import DEFAULT_MAX_BYTES
 
 ORDER = 40
@@ -48,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
                      progress=not args.no_progress, batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
                      max_bytes=args.max_bytes, retry_failed=args.retry_failed, repair=args.repair,
                      wait=not args.no_wait)
-    print(f"{args.store}: {summary}")
+    from ..terminal import escape_controls
+
+    print(escape_controls(f"{args.store}: {summary}"))
     if summary.failed:
-        print(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
-              "\"SELECT path, error_class, message FROM failures\"", file=sys.stderr)
+        say(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
+            "\"SELECT path, error_class, message FROM failures\"")
     return EXIT_UNREADABLE if summary.failed else EXIT_OK

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..cli import EXIT_OK, EXIT_UNREADABLE
+from ..cli import EXIT_OK, EXIT_UNREADABLE, say
 
 ORDER = 45
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         res = corpus.query(args.query)
     except QueryError as exc:
-        print(f"ogi query: {exc}", file=sys.stderr)
+        say(f"ogi query: {exc}")
         return EXIT_UNREADABLE
     if args.format == "json":
         print(dump_json([{c: json_value(v) for c, v in zip(res.columns, row)} for row in res.rows]))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from typing import Any
 
 from ..cli import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, dump_json, failure_record, positive_int, say, table_text
