@@ -47,6 +47,7 @@ class Limits(NamedTuple):
 
 
 LIMITS = Limits()
+BOMB_HINT = "far more than any report holds: a resource bomb, or not a single report"
 DEFAULT_MAX_BYTES = LIMITS.max_bytes
 
 
@@ -135,14 +136,14 @@ def bounded_chunks(path: str | os.PathLike[str], max_bytes: int = LIMITS.max_byt
 class Budget:
     """A count that may not pass a limit: `take(n)` raises `FileTooLarge` naming what was counted."""
 
-    def __init__(self, path: str | os.PathLike[str], what: str, limit: int) -> None:
-        self.path, self.what, self.limit, self.used = Path(path), what, limit, 0
+    def __init__(self, path: str | os.PathLike[str], what: str, limit: int, in_bytes: bool = False) -> None:
+        self.path, self.what, self.limit, self.used, self.in_bytes = Path(path), what, limit, 0, in_bytes
 
     def take(self, n: int = 1) -> None:
         self.used += n
         if self.used > self.limit:
-            raise FileTooLarge(self.path, f"more than {self.limit:,} {self.what} (the limit)",
-                               "this is not a single report (or a resource bomb)")
+            amount = human_bytes(self.limit) if self.in_bytes else f"{self.limit:,}"
+            raise FileTooLarge(self.path, f"more than {amount} {self.what} (the limit)", BOMB_HINT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def _operators(chunk: bytes) -> int:
 def check_pdf_streams(path: str | os.PathLike[str], data: bytes, limits: Limits = LIMITS) -> None:
     """Refuse a PDF whose non-image Flate streams unpack past `pdf_unpacked` bytes, or whose streams
     hold more than `pdf_operators` operators, before pdfium parses a page (it would hold them all)."""
-    unpacked = Budget(path, "bytes of unpacked PDF streams", limits.pdf_unpacked)
+    unpacked = Budget(path, "of unpacked PDF streams", limits.pdf_unpacked, in_bytes=True)
     ops = Budget(path, "PDF content-stream operators", limits.pdf_operators)
     for m in _STREAM.finditer(data):
         head = data[max(0, m.start() - 4096):m.start()]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..document import Block, Cell, Document
 from ..errors import FileTooLarge
-from ..limits import LIMITS, Budget
+from ..limits import BOMB_HINT, LIMITS, Budget
 from ..template import common
 
 _DIGIT = re.compile(r"\d")
@@ -114,8 +114,7 @@ def read_text(path: Path, text: str, encoding: str) -> Document:
     text = _BOOKMARK.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
     if len(lines) > LIMITS.lines:
-        raise FileTooLarge(path, f"{len(lines):,} lines, over the limit of {LIMITS.lines:,}",
-                           "this is not a single report (or a resource bomb)")
+        raise FileTooLarge(path, f"{len(lines):,} lines, over the limit of {LIMITS.lines:,}", BOMB_HINT)
     cell_budget = Budget(path, "cells", LIMITS.cells)
     header, start = _header(lines)
     blocks: list[Block] = []

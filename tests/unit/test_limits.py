@@ -3,13 +3,11 @@ sockets refused by type, bounded reads that do not trust st_size, a depth-cut pa
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import threading
 import time
-import zipfile
-import zlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,35 +18,14 @@ from helpers.errors import FileUnreadable, NotARegularFile
 from helpers.limits import LIMITS, human_bytes, read_bounded
 
 synth = pytest.importorskip("helpers.synth")
-SEED = Path(__file__).resolve().parents[2] / "data" / "seed"
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bombs import docx_unpacking_to, flate_of_spaces, html_spans, pdf_with_content, pdf_with_stream  # noqa: E402
 
 
 def _report_html() -> str:
     rep = synth.random_report(7, year=2022)
     return synth.render(rep, "html", rng=1).data.decode("utf-8")
-
-
-def _pdf(content: bytes, filters: int = 1) -> bytes:
-    """A one-page PDF whose content stream is `content`, Flate-compressed `filters` times."""
-    body = content
-    for _ in range(filters):
-        body = zlib.compress(body, 9)
-    flt = "/Filter [" + " ".join(["/FlateDecode"] * filters) + "]" if filters else ""
-    objs = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>",
-            f"<</Length {len(body)} {flt}>>\nstream\n".encode() + body + b"\nendstream"]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, o in enumerate(objs, 1):
-        offsets.append(out.tell())
-        out.write(f"{i} 0 obj\n".encode() + o + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode())
-    for off in offsets:
-        out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<</Size {len(objs) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
 
 
 def _timed(fn, *args, **kw):  # noqa: ANN001, ANN202
@@ -64,9 +41,7 @@ def _timed(fn, *args, **kw):  # noqa: ANN001, ANN202
 
 
 def test_html_span_bomb_is_refused_before_the_grid_is_built(tmp_path: Path) -> None:
-    cells = "".join('<td rowspan="1000" colspan="1000">1</td>' for _ in range(20))
-    page = _report_html().replace("<table", f"<table><tr>{cells}</tr></table><table", 1)
-    (tmp_path / "spans.html").write_text(page, encoding="utf-8")
+    (tmp_path / "spans.html").write_bytes(html_spans(20))
     exc, seconds = _timed(read_report, tmp_path / "spans.html")
     assert isinstance(exc, FileTooLarge) and "spans" in str(exc) and "spans.html" in str(exc)
     assert seconds < 10
@@ -91,18 +66,7 @@ def test_text_of_endless_tabs_is_refused(tmp_path: Path) -> None:
 
 
 def test_docx_whose_xml_unpacks_past_the_cap_is_refused(tmp_path: Path) -> None:
-    rep = synth.random_report(3, year=2022)
-    good = synth.render(rep, "docx", rng=1).data
-    src = zipfile.ZipFile(io.BytesIO(good))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "word/document.xml":
-                pad = b"<!--" + b" " * (LIMITS.docx_unpacked + (1 << 20)) + b"-->"
-                data = data.replace(b"<w:body>", b"<w:body>" + pad, 1)
-            zf.writestr(info.filename, data)
-    (tmp_path / "bomb.docx").write_bytes(out.getvalue())
+    (tmp_path / "bomb.docx").write_bytes(docx_unpacking_to(LIMITS.docx_unpacked + (1 << 20)))
     assert (tmp_path / "bomb.docx").stat().st_size < 2_000_000
     exc, seconds = _timed(read_report, tmp_path / "bomb.docx")
     assert isinstance(exc, FileTooLarge) and "unpacks" in str(exc)
@@ -111,27 +75,22 @@ def test_docx_whose_xml_unpacks_past_the_cap_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("op", [b"0 0 m\n", b"(a) Tj\n"])
 def test_pdf_operator_bombs_are_refused_before_pdfium(tmp_path: Path, op: bytes) -> None:
-    (tmp_path / "ops.pdf").write_bytes(_pdf(b"BT /F1 12 Tf\n" + op * (LIMITS.pdf_operators + 1000) + b"ET\n"))
+    (tmp_path / "ops.pdf").write_bytes(pdf_with_content(b"BT /F1 12 Tf\n" + op * (LIMITS.pdf_operators + 1000)
+                                                        + b"ET\n"))
     exc, seconds = _timed(read_report, tmp_path / "ops.pdf")
     assert isinstance(exc, FileTooLarge) and "operators" in str(exc)
     assert seconds < 30
 
 
 def test_pdf_stream_inflating_past_the_cap_is_refused(tmp_path: Path) -> None:
-    comp = zlib.compressobj(9)
-    chunk = b" " * (1 << 20)
-    body = b"".join(comp.compress(chunk) for _ in range(LIMITS.pdf_unpacked // len(chunk) + 8)) + comp.flush()
-    pdf = _pdf(b"", 0).replace(b"<</Length 0 >>\nstream\n\nendstream",
-                               f"<</Length {len(body)} /Filter /FlateDecode>>\nstream\n".encode() + body
-                               + b"\nendstream")
-    (tmp_path / "inflate.pdf").write_bytes(pdf)
+    (tmp_path / "inflate.pdf").write_bytes(pdf_with_stream(flate_of_spaces(LIMITS.pdf_unpacked + (8 << 20)), 1))
     exc, seconds = _timed(read_report, tmp_path / "inflate.pdf")
     assert isinstance(exc, FileTooLarge) and "unpacked" in str(exc)
     assert seconds < 30
 
 
 def test_double_flate_is_unpacked_twice(tmp_path: Path) -> None:
-    (tmp_path / "twice.pdf").write_bytes(_pdf(b"0 0 m\n" * (LIMITS.pdf_operators + 10), filters=2))
+    (tmp_path / "twice.pdf").write_bytes(pdf_with_content(b"0 0 m\n" * (LIMITS.pdf_operators + 10), filters=2))
     exc, _ = _timed(read_report, tmp_path / "twice.pdf")
     assert isinstance(exc, FileTooLarge)
 
