@@ -12,7 +12,16 @@ recomputes the cross-year findings (the rules that run only with a previous repo
 of every report whose link changed, whatever order the years arrived in, rewriting only the parts
 that hold those reports (findings first, then reports, so that an interrupted link is redone).
 
-`open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views.
+Each batch also writes its file list (`batches/part-….json`: path and sha256 of every file) before
+its parts, so that `ingest(..., repair=True)` can drop a batch whose part is damaged and ingest
+its files again. Readers check every part's footer on opening and name a damaged part with the
+repair command (`StoreDamaged`). The lock is taken before the store is set up, and a second ingest
+waits for it; pool workers exit when the ingest process dies (even by SIGKILL); a failed write
+(a full disk, permissions) is one `StoreError` line that leaves the stored batches intact.
+
+`open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views;
+`open_store(path, sandbox=True)` (what `ogi query` uses) runs SQL read-only, with DuckDB's
+external access off, `allowed_paths` = the store's own part files and the configuration locked.
 """
 
 from __future__ import annotations
