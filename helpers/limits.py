@@ -13,7 +13,10 @@ naming the file, the measure and the limit. The checks:
 - text: lines and cells;
 - DOCX: the unpacked size of the zip members (checked from the zip directory, then while reading);
 - PDF: the unpacked size of the content streams and the number of content-stream operators,
-  counted by inflating them incrementally before pdfium parses any page.
+  counted by inflating them incrementally before pdfium parses any page;
+- for the forms that are rasterised or converted (scans, spreadsheets, OFD, old Word files):
+  `check_image` (pixels of a page image, before decoding), `check_pages`, and `convert_seconds`
+  as the time-out of an external conversion.
 
 The figures are `Limits` fields, with defaults far above any real report.
 """
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from .errors import EmptyFile, FileTooLarge, FileUnreadable, NotARegularFile
 
-__all__ = ["DEFAULT_MAX_BYTES", "LIMITS", "Budget", "Limits", "bounded_chunks", "check_pdf_streams", "human_bytes", "read_bounded", "regular_file"]
+__all__ = ["DEFAULT_MAX_BYTES", "LIMITS", "Budget", "Limits", "bounded_chunks", "check_image", "check_pages", "check_pdf_streams", "human_bytes", "read_bounded", "regular_file"]
 
 
 class Limits(NamedTuple):
@@ -44,6 +47,10 @@ class Limits(NamedTuple):
     docx_unpacked: int = 32 * 1024 * 1024    # the unpacked XML parts of a DOCX (media excluded)
     pdf_unpacked: int = 128 * 1024 * 1024    # the unpacked non-image streams of a PDF
     pdf_operators: int = 2_000_000           # content-stream operators of a PDF
+    # For the forms that convert or rasterise (scans, spreadsheets, OFD, old Word files):
+    pages: int = 500                         # pages of one document
+    image_pixels: int = 80_000_000           # pixels of one page image (an A4 page at 600 dpi is 35 M)
+    convert_seconds: float = 120.0           # wall time of one external conversion (LibreOffice, OCR ...)
 
 
 LIMITS = Limits()
@@ -144,6 +151,19 @@ class Budget:
         if self.used > self.limit:
             amount = human_bytes(self.limit) if self.in_bytes else f"{self.limit:,}"
             raise FileTooLarge(self.path, f"more than {amount} {self.what} (the limit)", BOMB_HINT)
+
+
+def check_image(path: str | os.PathLike[str], width: int, height: int, limits: Limits = LIMITS) -> None:
+    """Refuse a page image of more than `image_pixels` pixels before it is decoded (a pixel bomb)."""
+    if width * height > limits.image_pixels:
+        raise FileTooLarge(path, f"an image of {width:,} x {height:,} pixels, over the limit of "
+                                 f"{limits.image_pixels:,}", BOMB_HINT)
+
+
+def check_pages(path: str | os.PathLike[str], pages: int, limits: Limits = LIMITS) -> None:
+    """Refuse a document of more than `pages` pages before any page is read."""
+    if pages > limits.pages:
+        raise FileTooLarge(path, f"{pages:,} pages, over the limit of {limits.pages:,}", BOMB_HINT)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -220,3 +220,14 @@ def test_html_nested_past_the_parser_depth_says_what_was_lost(tmp_path: Path) ->
     assert any("deeper than" in n and "missing" in n for n in report.notes)
     (tmp_path / "flat.html").write_text(page, encoding="utf-8")
     assert not any("deeper" in n for n in read_report(tmp_path / "flat.html").notes)
+
+
+def test_pixel_and_page_caps_for_the_rasterised_forms() -> None:
+    from helpers.limits import check_image, check_pages
+
+    check_image("scan.png", 4960, 7016)                # A4 at 600 dpi reads
+    with pytest.raises(FileTooLarge, match="pixels"):
+        check_image("bomb.png", 100_000, 100_000)
+    check_pages("r.pdf", 40)
+    with pytest.raises(FileTooLarge, match="pages"):
+        check_pages("r.pdf", 100_000)
