@@ -37,7 +37,7 @@ import pypdfium2.raw as pdfium_c
 
 from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, NoTextLayer
-from ..limits import check_pdf_streams
+from ..limits import check_pages, check_pdf_streams
 from ..template import common, normalize
 
 __all__ = ["Glyph", "PageContent", "Rule", "layout_pages", "read_pdf"]
@@ -1008,6 +1008,7 @@ def read_pdf(path: Path, data: bytes) -> Document:
     try:
         if len(pdf) == 0:
             raise BrokenFile(path, "a PDF without pages")
+        check_pages(path, len(pdf))
         title = _report_title(pdf)
         blocks = layout_pages(_pages(path, pdf, stats))
     finally:

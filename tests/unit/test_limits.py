@@ -231,3 +231,15 @@ def test_pixel_and_page_caps_for_the_rasterised_forms() -> None:
     check_pages("r.pdf", 40)
     with pytest.raises(FileTooLarge, match="pages"):
         check_pages("r.pdf", 100_000)
+
+
+def test_a_pdf_of_too_many_pages_is_refused_before_reading_them(tmp_path: Path) -> None:
+    n = LIMITS.pages + 1
+    objs = [b"<</Type/Catalog/Pages 2 0 R>>",
+            ("<</Type/Pages/Count %d/Kids[%s]>>" % (n, " ".join(f"{i + 3} 0 R" for i in range(n)))).encode()]
+    objs += [b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>"] * n
+    body = b"%PDF-1.4\n" + b"".join(f"{i} 0 obj\n".encode() + o + b"\nendobj\n" for i, o in enumerate(objs, 1))
+    (tmp_path / "pages.pdf").write_bytes(body + b"trailer\n<</Root 1 0 R>>\n%%EOF\n")
+    exc, seconds = _timed(read_report, tmp_path / "pages.pdf")
+    assert isinstance(exc, FileTooLarge) and "pages" in str(exc), exc
+    assert seconds < 10
