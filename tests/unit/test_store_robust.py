@@ -84,8 +84,9 @@ def test_a_damaged_part_names_the_file_and_repair_restores_the_store(tmp_path: P
         corpus_ = open_store(store)
         corpus_.cells, corpus_.reports  # noqa: B018 - a damage the footer check misses shows on reading
     assert "--repair" in str(info.value)
-    for argv in (["query", str(store), "SELECT count(*) FROM cells"], ["ingest", str(corpus), "--store", str(store),
-                                                                        "--scheduler", "serial", "--no-progress"]):
+    for argv in (["query", str(store), "SELECT count(*) FROM cells"],
+                 ["export", str(store), "--to", "csv", "--out", str(tmp_path / "x.csv")],
+                 ["ingest", str(corpus), "--store", str(store), "--scheduler", "serial", "--no-progress"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--repair" in err and "Traceback" not in err
