@@ -642,6 +642,8 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
                 for f in sorted(filenames):
                     if not f.startswith("."):
                         yield os.path.abspath(os.path.join(dirpath, f))
+        elif os.path.lexists(p):   # a FIFO, device, socket or dangling link: refused by type, as a failure
+            yield str(p.absolute())
         else:
             raise StoreError(f"{given}: no such file or folder; check the path")
 

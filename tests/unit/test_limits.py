@@ -133,6 +133,9 @@ def test_parse_validate_ingest_refuse_a_fifo_with_exit_2(tmp_path: Path, capsys:
                              "--no-progress"]) == 2
     corpus = open_store(tmp_path / "s")
     assert len(corpus.reports) == 1 and corpus.failures["error_class"].tolist() == ["NotARegularFile"]
+    assert _in_thread(main, ["ingest", str(folder / "pipe.txt"), "--store", str(tmp_path / "s2"), "--scheduler",
+                             "serial", "--no-progress"]) == 2
+    assert "FIFO" in open_store(tmp_path / "s2").failures["message"].iloc[0]
 
 
 def test_a_device_and_a_symlink_to_it_are_refused(tmp_path: Path) -> None:
