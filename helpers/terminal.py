@@ -31,7 +31,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 ELLIPSIS = "…"
 MAX_CELL = 60           # display cells per column at most in a terminal table
 MIN_CELL = 8            # ... and at least this many when columns are narrowed to fit the screen
-DEFAULT_SCREEN = 160    # the width assumed when the output is not a terminal
+DEFAULT_SCREEN = 160    # the width assumed for a terminal that does not say
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -181,25 +181,29 @@ def write_csv(stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[An
         writer.writerow([plain(v) for v in row])
 
 
-def _screen_width() -> int:
-    if "COLUMNS" in os.environ or os.isatty(1):
-        return max(40, shutil.get_terminal_size((DEFAULT_SCREEN, 24)).columns)
-    return DEFAULT_SCREEN
+def _screen_width() -> int | None:
+    """The terminal's width (COLUMNS wins); None when the output is not a terminal (no fitting)."""
+    try:
+        tty = os.isatty(1)
+    except (OSError, ValueError):
+        tty = False
+    return max(40, shutil.get_terminal_size((DEFAULT_SCREEN, 24)).columns) if tty else None
 
 
 def table_text(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]], columns: Sequence[str],
                width: int | None = None) -> str:
     """An aligned text table: columns padded by display width (CJK text lines up), control
-    characters escaped, a cell longer than its column cut with an ellipsis; the widest columns are
-    narrowed first until a line fits `width` (default: the terminal, or 160 when piped)."""
+    characters escaped, a cell longer than its column (60 cells; the last column is not padded and
+    has no such cap) cut with an ellipsis; on a terminal (or with `width`) the widest columns are
+    narrowed first until a line fits. Piped output is not fitted to a screen."""
     screen = width or _screen_width()
     cells = [[escape_controls(plain(r.get(c) if isinstance(r, Mapping) else r[i])) for i, c in enumerate(columns)]
              for r in rows]
     head = [escape_controls(str(c)) for c in columns]
-    widths = [min(MAX_CELL, max([display_width(h)] + [display_width(row[i]) for row in cells]))
-              for i, h in enumerate(head)]
+    widths = [max([display_width(h)] + [display_width(row[i]) for row in cells]) for i, h in enumerate(head)]
+    widths = [w if i == len(widths) - 1 else min(MAX_CELL, w) for i, w in enumerate(widths)]
     gap = 2
-    while sum(widths) + gap * (len(widths) - 1) > screen:
+    while screen is not None and sum(widths) + gap * (len(widths) - 1) > screen:
         i = max(range(len(widths)), key=lambda k: widths[k])
         if widths[i] <= MIN_CELL:
             break

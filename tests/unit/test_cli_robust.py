@@ -95,13 +95,18 @@ def test_long_cells_are_cut_with_an_ellipsis_and_lines_fit() -> None:
 
 def test_validate_table_lines_fit_the_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
+    import helpers.terminal
+
+    monkeypatch.setattr(helpers.terminal, "_screen_width", lambda: 120)   # a terminal 120 cells wide
     rep = synth.perturb(synth.random_report(4, year=2022), "table_3/granted/total", 7)
     path = tmp_path / "bad.txt"
     path.write_bytes(synth.render(rep, "text", rng=0).data)
     assert main(["validate", str(path)]) == 1
     out = capsys.readouterr().out
     assert max(display_width(line) for line in out.splitlines()[1:]) <= 120
+    monkeypatch.setattr(helpers.terminal, "_screen_width", lambda: None)  # piped: whole messages
+    assert main(["validate", str(path)]) == 1
+    assert "…" not in capsys.readouterr().out.splitlines()[2].split("  ")[-1]
 
 
 def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path,

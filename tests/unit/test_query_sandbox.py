@@ -110,7 +110,6 @@ TYPES = ("SELECT [1, 2] AS l, {'a': 1, 'b': 'x'} AS s, MAP {'k': 1} AS m, MAP {1
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_every_value_type_prints_in_every_format(store: Path, fmt: str, capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "2000")
     code, out, err = _query(store, TYPES, "--format", fmt, capsys=capsys)
     assert code == 0, err
     assert "\x1b" not in out or fmt == "csv"   # CSV is verbatim data; table and JSON escape it
