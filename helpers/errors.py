@@ -2,7 +2,9 @@
 
     OgiError
     ├── ReportError                 a file could not be read as a report (carries .path)
-    │   ├── FileTooLarge            refused before reading: over the size limit
+    │   ├── FileTooLarge            over a size limit (bytes, cells, lines, spans, unpacked XML, PDF operators)
+    │   ├── NotARegularFile         a FIFO, device, socket or folder: refused by type, never opened for reading
+    │   ├── FileUnreadable          the operating system refused to read it (permissions, I/O error)
     │   ├── EmptyFile               nothing in it
     │   ├── UnsupportedForm         binary or a format we do not read
     │   ├── UndecodableText         no encoding gives readable text
@@ -12,6 +14,9 @@
     │   └── NoTablesFound           a report whose statistical tables are not there
     ├── TemplateError               a template YAML file is missing or malformed
     ├── StoreError                  a corpus store cannot be opened or written
+    │   ├── StoreDamaged            a part file is damaged (names it; repair: ogi ingest --repair)
+    │   └── StoreBusy               another ingest holds the store's lock
+    ├── QueryError                  a SQL statement failed or was refused by the sandbox
     └── BriefError                  a notebook brief failed (carries notebook path and cell)
 
 Bad data inside a readable report never raises: it becomes a cell status or a finding.
@@ -24,11 +29,16 @@ __all__ = [
     "BrokenFile",
     "EmptyFile",
     "FileTooLarge",
+    "FileUnreadable",
     "NoTablesFound",
     "NoTextLayer",
     "NotAReport",
+    "NotARegularFile",
+    "QueryError",
     "OgiError",
     "ReportError",
+    "StoreBusy",
+    "StoreDamaged",
     "StoreError",
     "TemplateError",
     "UndecodableText",
@@ -64,12 +74,20 @@ class FileTooLarge(ReportError):
     hint = "raise the limit with --max-bytes if this really is one report"
 
 
+class FileUnreadable(ReportError):
+    hint = "check the file's permissions"
+
+
 class EmptyFile(ReportError):
     hint = "the file is empty; download it again"
 
 
 class UnsupportedForm(ReportError):
     hint = "ogi reads text, HTML, DOCX and PDF reports"
+
+
+class NotARegularFile(UnsupportedForm):
+    hint = "pass a regular file (FIFOs, devices and sockets are never read)"
 
 
 class UndecodableText(ReportError):
@@ -98,6 +116,18 @@ class TemplateError(OgiError):
 
 class StoreError(OgiError):
     """A corpus store cannot be opened or written."""
+
+
+class StoreDamaged(StoreError):
+    """A part file of a store cannot be read (truncated, garbled, empty, not Parquet)."""
+
+
+class StoreBusy(StoreError):
+    """Another ingest holds the store's lock (and we were told not to wait)."""
+
+
+class QueryError(OgiError):
+    """A SQL statement failed, or the sandbox refused it; the message is one line."""
 
 
 class BriefError(OgiError):

@@ -70,7 +70,7 @@ def _vocab() -> dict[str, Any]:
 
 def clean_name(name: str | None) -> str | None:
     """The printed name with width, whitespace and a trailing scope marker (（本级）) folded; None if empty."""
-    if name is None:
+    if not isinstance(name, str):   # None, or a missing value out of a DataFrame (NaN, NA): never "nan"
         return None
     v = _vocab()
     text = _SPACES.sub("", unicodedata.normalize("NFKC", str(name))).strip(v["trim"])

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .document import Document
-from .errors import EmptyFile, FileTooLarge, UndecodableText, UnsupportedForm
+from .errors import EmptyFile, UndecodableText, UnsupportedForm
+from .limits import LIMITS, read_bounded
 
 __all__ = ["DEFAULT_MAX_BYTES", "FORMS", "decode_text", "read_document", "sniff_form"]
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_BYTES = LIMITS.max_bytes
 FORMS = ("text", "html", "docx", "pdf")
 
 _HTML_HINT = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|table|p|div|meta|tr|td)\b", re.I)
@@ -115,19 +116,10 @@ def _declared_charset(data: bytes) -> str | None:
 
 
 def read_document(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read any supported file into a `Document`; refuse files over `max_bytes` before reading."""
+    """Read any supported file into a `Document`; refuse files over `max_bytes` (and anything but a
+    regular file) before reading."""
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise EmptyFile(p, "no such file", "check the path") from None
-    except OSError as exc:
-        raise EmptyFile(p, f"cannot be read: {exc.strerror}", "check the path and permissions") from exc
-    if p.is_dir():
-        raise UnsupportedForm(p, "a folder, not a file", "pass the files inside it")
-    if size > max_bytes:
-        raise FileTooLarge(p, f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
-    data = p.read_bytes()
+    data = read_bounded(p, max_bytes)  # regular files only, at most max_bytes read (helpers/limits.py)
     if not data.strip():
         raise EmptyFile(p, "the file is empty")
     form = sniff_form(p, data[:8192])

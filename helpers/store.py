@@ -12,7 +12,16 @@ recomputes the cross-year findings (the rules that run only with a previous repo
 of every report whose link changed, whatever order the years arrived in, rewriting only the parts
 that hold those reports (findings first, then reports, so that an interrupted link is redone).
 
-`open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views.
+Each batch also writes its file list (`batches/part-….json`: path and sha256 of every file) before
+its parts, so that `ingest(..., repair=True)` can drop a batch whose part is damaged and ingest
+its files again. Readers check every part's footer on opening and name a damaged part with the
+repair command (`StoreDamaged`). The lock is taken before the store is set up, and a second ingest
+waits for it; pool workers exit when the ingest process dies (even by SIGKILL); a failed write
+(a full disk, permissions) is one `StoreError` line that leaves the stored batches intact.
+
+`open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views;
+`open_store(path, sandbox=True)` (what `ogi query` uses) runs SQL read-only, with DuckDB's
+external access off, `allowed_paths` = the store's own part files and the configuration locked.
 """
 
 from __future__ import annotations
@@ -21,19 +30,21 @@ import collections
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import functools
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import secrets
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +53,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import ReportError, StoreError
+from .errors import OgiError, QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
 from .read import DEFAULT_MAX_BYTES
 
-__all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "SCHEMAS", "TABLES", "add_provenance", "cross_year_rules",
-           "ingest", "open_store"]
+__all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "QueryResult", "SCHEMAS", "TABLES", "add_provenance",
+           "check_read_only", "cross_year_rules", "ingest", "open_store"]
 
 TABLES = ("reports", "cells", "findings", "failures", "sections")
 MARKER = "ogi-store.json"
+BATCHES = "batches"           # per batch, the files it holds (path, sha256): what --repair re-ingests
 FORMAT_VERSION = 1
 DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
 FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
@@ -134,12 +146,14 @@ def _empty(name: str) -> pa.Table:
 # The worker side: one file → one result record (never raises)
 
 
-def _hash_file(path: str) -> str:
-    """sha256 hex digest of a file's bytes (read in 1 MiB chunks): the report_id."""
+def _hash_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """sha256 hex digest of a regular file's bytes: the report_id. FIFOs, devices and sockets are
+    refused by type (never opened), and at most `max_bytes` + 1 bytes are read (`FileTooLarge`)."""
+    from .limits import bounded_chunks
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    for chunk in bounded_chunks(path, max_bytes):
+        h.update(chunk)
     return h.hexdigest()
 
 
@@ -206,15 +220,27 @@ def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MA
     return [_parse_one(path, sha, max_bytes) for path, sha in items]
 
 
-def _worker_init() -> None:
-    """Process-pool workers: Ctrl-C is the parent's business, and a worker whose parent died exits."""
+def _worker_init(owner: int | None = None) -> None:
+    """Process-pool workers: Ctrl-C is the parent's business, and a worker whose ingest process
+    died (SIGKILL included) exits within a second. The ingest process is `owner`, not the parent:
+    forkserver workers are children of the fork server."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
+    owner = owner or parent
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     def watch() -> None:
         while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
+            time.sleep(0.5)
+            if os.getppid() != parent or not alive(owner):
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="ogi-orphan-watch").start()
@@ -282,7 +308,7 @@ class _Runner:
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["helpers.store", "helpers.parse", "helpers.validate"])
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init)
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
         return self._pool
 
     def close(self, cancel: bool = False) -> None:
@@ -413,11 +439,18 @@ class IngestSummary:
     failed: int
     seconds: float
     linked: int = 0      # reports whose cross-year link (previous_report_id, X1/X2/COPY) was recomputed
+    repaired: list[str] = field(default_factory=list)   # damaged batches dropped by `repair`
+    lost: list[str] = field(default_factory=list)       # ... files of theirs that are no longer there
 
     def __str__(self) -> str:
         rate = f" ({self.ingested / self.seconds:.1f} reports/s)" if self.ingested and self.seconds > 0 else ""
-        return (f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, "
+        text = (f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, "
                 f"linked {self.linked} in {self.seconds:.1f} s{rate}")
+        if self.repaired:
+            text += f"; repair: dropped {len(self.repaired)} damaged batch(es) and ingested their files again"
+            if self.lost:
+                text += f" ({len(self.lost)} no longer there: {', '.join(self.lost[:3])}{' ...' if len(self.lost) > 3 else ''})"
+        return text
 
 
 def _is_store(path: Path) -> bool:
@@ -425,48 +458,80 @@ def _is_store(path: Path) -> bool:
     return (path / MARKER).is_file()
 
 
+def _write_error(path: Path, exc: OSError) -> StoreError:
+    """A failed write as one line naming the path (a full disk, a read-only folder, permissions)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        hint = "free some space and run the same command again"
+    elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check that you may write there"
+    else:
+        hint = "check the disk and run the same command again"
+    return StoreError(f"{path}: cannot write: {reason}; {hint} (what the store held before is intact)")
+
+
 def _atomic_write(table: pa.Table, dest: Path) -> None:
     """Write a Parquet file via a hidden temp file in the same folder and os.replace."""
+    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def _atomic(dest: Path, write: Callable[[Path], None]) -> None:
+    """Write `dest` through `write(tmp)` on a hidden temp file, fsync and os.replace; an OSError
+    (ENOSPC, EACCES ...) becomes a one-line `StoreError` and leaves `dest` as it was."""
     tmp = dest.with_name(f".tmp-{secrets.token_hex(4)}-{dest.name}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as exc:
+        raise _write_error(dest, exc) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
 def _create_store(root: Path) -> None:
-    """Make `root` a store (or check that it is one); a non-empty folder that is not a store is refused."""
+    """Make `root` a store (or check that it is one); a non-empty folder that is not a store is refused.
+
+    Called with the lock held (see `_locked`), so two ingests starting together on a new store
+    never see each other's half-made folder; the marker is written before the table folders."""
     if root.exists() and not root.is_dir():
         raise StoreError(f"{root}: exists and is not a folder; choose a folder for the store")
-    if root.is_dir() and not _is_store(root) and any(p for p in root.iterdir() if not p.name.startswith(".")):
+    if not _is_store(root) and any(p for p in root.iterdir() if not p.name.startswith(".")):
         raise StoreError(f"{root}: a non-empty folder that is not an ogi store ({MARKER} missing); "
                          "choose a new or empty folder")
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
+        if not _is_store(root):
+            meta = json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
+                               "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1)
+            _atomic(root / MARKER, lambda tmp: tmp.write_text(meta, encoding="utf-8"))
+        for name in (*TABLES, BATCHES):
             (root / name).mkdir(exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"{root}: cannot create the store: {exc}") from exc
-    if not _is_store(root):
-        tmp = root / f".tmp-{MARKER}"
-        tmp.write_text(json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
-                                   "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1), encoding="utf-8")
-        os.replace(tmp, root / MARKER)
+        raise _write_error(root, exc) from None
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One ingest at a time per store (an advisory lock the OS drops when the process dies)."""
-    fh = open(root / ".lock", "a+")
+def _locked(root: Path, wait: bool = True) -> Iterator[None]:
+    """One ingest at a time per store: an advisory lock on `root/.lock` that the OS drops when the
+    process dies (a kill leaves no stale lock). The second ingest waits for the first (`wait`), or
+    raises `StoreBusy`. The folder is made first, so that the lock exists before anything else."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root}: exists and is not a folder; choose a folder for the store")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = open(root / ".lock", "a+")
+    except OSError as exc:
+        raise _write_error(root, exc) from None
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise StoreError(f"{root}: another ingest is writing to this store; wait for it to finish") from exc
+        except BlockingIOError:
+            if not wait:
+                raise StoreBusy(f"{root}: another ingest is writing to this store; wait for it to finish") from None
+            print(f"{root}: another ingest is writing to this store; waiting for it to finish", file=sys.stderr)
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         yield
     finally:
         fh.close()
@@ -485,11 +550,14 @@ def _committed(root: Path) -> dict[str, list[Path]]:
 
 
 def _clean_orphans(root: Path) -> None:
-    """Remove temp files and the parts of batches that never committed (an interrupted run)."""
+    """Remove temp files and the parts (and file lists) of batches that never committed (an interrupted run)."""
     keep = {p.name for p in (root / "reports").glob("part-*.parquet")}
-    for table in TABLES:
-        for p in (root / table).iterdir():
-            if p.name.startswith(".tmp-") or (p.name.startswith("part-") and p.name not in keep):
+    for folder in (*TABLES, BATCHES):
+        if not (root / folder).is_dir():
+            continue
+        for p in (root / folder).iterdir():
+            part = p.name if folder != BATCHES else p.stem + ".parquet"
+            if p.name.startswith(".tmp-") or (p.name.startswith("part-") and part not in keep):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 
@@ -498,7 +566,10 @@ def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.Da
     """Some columns of every part of a table, with the part's file name in column `part`."""
     frames = []
     for p in parts:
-        t = pq.read_table(p, columns=columns, schema=SCHEMAS[name])
+        try:
+            t = pq.read_table(p, columns=columns, schema=SCHEMAS[name])
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise _damaged(p.parents[1], p, exc) from None
         f = _to_pandas(t)
         f["part"] = p.name
         frames.append(f)
@@ -507,6 +578,51 @@ def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.Da
         f["part"] = pd.Series(dtype=str)
         return f
     return pd.concat(frames, ignore_index=True)
+
+
+def _batch_parts(root: Path) -> list[str]:
+    """The part names of every committed batch (one name for all five tables)."""
+    return sorted(p.name for p in (root / "reports").glob("part-*.parquet"))
+
+
+def _batch_files(root: Path, part: str) -> list[dict[str, Any]]:
+    """The files a batch holds, from its file list (kept apart from its parts, so it survives a
+    damaged part); for a store written before file lists, from whatever of its parts still reads."""
+    listing = root / BATCHES / (Path(part).stem + ".json")
+    with contextlib.suppress(OSError, ValueError):
+        return list(json.loads(listing.read_text(encoding="utf-8"))["files"])
+    files: list[dict[str, Any]] = []
+    for name, sha in (("reports", "report_id"), ("failures", "sha256")):
+        with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+            t = pq.read_table(root / name / part, columns=["path", sha], schema=SCHEMAS[name])
+            files += [{"path": a, "sha256": b} for a, b in zip(t["path"].to_pylist(), t[sha].to_pylist())]
+    return files
+
+
+def _repair(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Drop every batch with a part that does not read in full (or is gone): its `reports` part
+    first (the batch is then uncommitted), then the others. Returns the dropped batches and the
+    files they held, which the caller re-ingests."""
+    dropped: list[str] = []
+    files: list[dict[str, Any]] = []
+    for part in _batch_parts(root):
+        broken = False
+        for name in TABLES:
+            try:
+                _check_part(root, root / name / part, name, full=True)
+            except StoreDamaged:
+                broken = True
+                break
+        if not broken:
+            continue
+        files += _batch_files(root, part)
+        dropped.append(part)
+        for name in TABLES:   # reports first: from here the batch is an orphan, whatever happens
+            with contextlib.suppress(FileNotFoundError):
+                (root / name / part).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (root / BATCHES / (Path(part).stem + ".json")).unlink()
+    return dropped, files
 
 
 def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
@@ -527,6 +643,8 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
                 for f in sorted(filenames):
                     if not f.startswith("."):
                         yield os.path.abspath(os.path.join(dirpath, f))
+        elif os.path.lexists(p):   # a FIFO, device, socket or dangling link: refused by type, as a failure
+            yield str(p.absolute())
         else:
             raise StoreError(f"{given}: no such file or folder; check the path")
 
@@ -568,6 +686,11 @@ class _BatchWriter:
                                                  schema=SCHEMAS["reports"])
         self.seq += 1
         name = f"part-{self.run}-{self.seq:05d}.parquet"
+        listing = json.dumps({"part": name, "files": [{"path": r.get("path") or r["row"]["path"],
+                                                       "sha256": r.get("sha256") or r.get("report_id")}
+                                                      for r in self.results]}, ensure_ascii=False)
+        _atomic(self.root / BATCHES / (Path(name).stem + ".json"),
+                lambda tmp: tmp.write_text(listing, encoding="utf-8"))
         for table in ("cells", "findings", "sections", "failures", "reports"):  # reports last: the commit
             _atomic_write(tables[table], self.root / table / name)
         self.results = []
@@ -578,8 +701,12 @@ class _BatchWriter:
 def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], store: str | os.PathLike[str], *,
            workers: int | None = None, scheduler: Any = None, progress: bool = True,
            batch_size: int = DEFAULT_BATCH_SIZE, max_bytes: int = DEFAULT_MAX_BYTES,
-           retry_failed: bool = False) -> IngestSummary:
+           retry_failed: bool = False, repair: bool = False, wait: bool = True) -> IngestSummary:
     """Parse, validate and store every file under `paths` that the store does not hold yet.
+
+    A second ingest into the same store waits for the first (`wait=False`: `StoreBusy` at once).
+    A damaged part file raises `StoreDamaged`; with `repair`, every batch with a part that does
+    not read in full is dropped and the files of its file list are ingested again.
 
     Files are identified by sha256; one already stored as a report or a failure is skipped (with
     `retry_failed`, failures are tried again). Work runs on a local process pool by default; with
@@ -594,10 +721,18 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
     paths = list(paths)
     if batch_size <= 0:
         raise StoreError("batch_size must be a positive number of reports")
-    _create_store(root)
-    with _locked(root):
+    with _locked(root, wait=wait):
+        _create_store(root)
         _clean_orphans(root)
+        dropped: list[str] = []
+        lost: list[str] = []
+        if repair:
+            dropped, files = _repair(root)
+            again = list(dict.fromkeys(f["path"] for f in files if f.get("path")))
+            lost = [p for p in again if not os.path.lexists(p)]
+            paths += [p for p in again if p not in lost]
         parts = _committed(root)
+        _check_parts(root, parts)
         known = set(_read_columns(parts["reports"], "reports", ["report_id"])["report_id"].dropna())
         if not retry_failed:
             known |= set(_read_columns(parts["failures"], "failures", ["sha256"])["sha256"].dropna())
@@ -606,10 +741,9 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         writer = _BatchWriter(root, batch_size)
         for path in _walk(paths, root):
             try:
-                sha = _hash_file(path)
-            except OSError as exc:
-                writer.add(_failure(path, None, ReportError(path, f"cannot read the file: {exc.strerror or exc}",
-                                                            "check that it exists and is readable")))
+                sha = _hash_file(path, max_bytes)
+            except ReportError as exc:   # not a regular file, unreadable, too large: never parsed
+                writer.add(_failure(path, None, exc))
                 failed += 1
                 continue
             if sha in known:
@@ -645,7 +779,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             bar.close()
             linked = _link(root, runner)
         except BaseException:
-            writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest
+            with contextlib.suppress(StoreError):
+                writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
             for r in runners:
                 r.close(cancel=True)
             runners.clear()
@@ -655,7 +790,7 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             for r in runners:
                 r.close()
     return IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
-                         seconds=time.perf_counter() - t0, linked=linked)
+                         seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -854,12 +989,14 @@ class Corpus:
     Reports are de-duplicated on report_id (and the other tables follow the kept report's batch).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False) -> None:
         self.path = Path(path).absolute()
         if not self.path.is_dir() or not _is_store(self.path):
             raise StoreError(f"{self.path}: not an ogi store ({MARKER} missing); "
                              f"create one with `ogi ingest FILES --store {path}`")
+        self.sandbox = sandbox
         self._parts = _committed(self.path)
+        _check_parts(self.path, self._parts)
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r}, {len(self._parts['reports'])} parts)"
@@ -869,7 +1006,27 @@ class Corpus:
         """A DuckDB connection with the views reports, cells, findings, failures, sections."""
         import duckdb
 
-        con = duckdb.connect(":memory:")
+        try:
+            return self._connect()
+        except duckdb.Error as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: BaseException) -> OgiError:
+        """A DuckDB error while reading: `StoreDamaged` (with the repair command) when it names a part."""
+        msg = _one_line(exc)
+        if str(self.path) in msg:
+            return StoreDamaged(f"{self.path}: a part file of the store does not read ({msg}); repair the store with "
+                                f"`ogi ingest --store {self.path} --repair` (drops that batch and re-ingests its files)")
+        return QueryError(msg)
+
+    def _connect(self) -> Any:
+        import duckdb
+
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+        if self.sandbox:
+            prov = sorted((self.path / PROVENANCE).glob("prov-*.parquet")) if (self.path / PROVENANCE).is_dir() else []
+            _lock_down(con, [p for name in TABLES for p in self._parts[name]] + prov)
         for name in TABLES:
             parts = self._parts[name]
             if parts:
@@ -906,10 +1063,15 @@ class Corpus:
 
     def _frame(self, name: str) -> pd.DataFrame:
         """A whole table as a DataFrame with the store's dtypes, in the order it was written."""
+        import duckdb
+
         schema = READ_SCHEMAS.get(name, SCHEMAS[name])
         source = "_reports_p" if name == "reports" else f"_{name}_o"
         cols = ", ".join(f'"{f.name}"' for f in schema)
-        table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM {source} ORDER BY filename, file_row_number"))
+        try:
+            table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM {source} ORDER BY filename, file_row_number"))
+        except duckdb.Error as exc:
+            raise self._read_error(exc) from None
         return _to_pandas(table.cast(schema))
 
     @functools.cached_property
@@ -939,10 +1101,41 @@ class Corpus:
 
     def sql(self, query: str) -> pd.DataFrame:
         """Run a DuckDB SQL query over the views and return the result as a DataFrame."""
-        relation = self.con.sql(query)
+        if self.sandbox:
+            check_read_only(query)
+            import duckdb
+
+            try:
+                relation = self.con.sql(query)
+            except duckdb.Error as exc:
+                raise QueryError(_one_line(exc)) from None
+        else:
+            relation = self.con.sql(query)
         if relation is None:  # a statement without a result (e.g. CREATE VIEW)
             return pd.DataFrame()
         return _to_pandas(_fetch_arrow(relation))
+
+
+    def query(self, query: str) -> QueryResult:
+        """Run one SQL statement and return its columns, DuckDB types and rows as Python values
+        (lists, dicts, Decimal, dates, bytes ... as DuckDB gives them); DuckDB errors and, in a
+        sandbox, statements other than one read-only query raise `QueryError`."""
+        import duckdb
+
+        if self.sandbox:
+            check_read_only(query)
+        try:
+            relation = self.con.sql(query)
+            if relation is None:
+                return QueryResult([], [], [])
+            return QueryResult([str(c) for c in relation.columns], [str(t) for t in relation.types],
+                               relation.fetchall())
+        except duckdb.PermissionException as exc:
+            raise QueryError(f"{_one_line(exc)} (the sandbox reads only the store's own tables; --unsafe lifts it)") \
+                from None
+        except duckdb.Error as exc:
+            raise self._read_error(exc) from None
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -995,6 +1188,89 @@ def _provenance_views(con: Any, root: Path) -> None:
     con.execute(f"CREATE OR REPLACE VIEW reports AS SELECT {names} FROM _reports_p")
 
 
-def open_store(path: str | os.PathLike[str]) -> Corpus:
-    """Open a store folder written by `ingest` (raises StoreError when it is not one)."""
-    return Corpus(path)
+@dataclass
+class QueryResult:
+    """The result of `Corpus.query`: column names, DuckDB type names, rows of Python values."""
+
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def _check_parts(root: Path, parts: dict[str, list[Path]]) -> None:
+    """Raise `StoreDamaged` naming the first committed part whose Parquet footer cannot be read."""
+    for name in TABLES:
+        for p in parts[name]:
+            _check_part(root, p, name)
+
+
+def _check_part(root: Path, path: Path, name: str, full: bool = False) -> None:
+    """One part: its footer (cheap) or, with `full`, all its data, readable with the table's schema."""
+    try:
+        if full:
+            pq.read_table(path, schema=SCHEMAS[name])
+        else:
+            meta = pq.read_metadata(path)
+            if meta.num_columns != len(SCHEMAS[name]):
+                raise ValueError(f"{meta.num_columns} columns, not the {len(SCHEMAS[name])} of table {name}")
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _damaged(root, path, exc) from None
+
+
+def _damaged(root: Path, path: Path | str, exc: BaseException | str) -> StoreDamaged:
+    """The one-line error for a part file that does not read, with the repair command."""
+    why = exc if isinstance(exc, str) else _one_line(exc)
+    return StoreDamaged(f"{path}: a damaged part file of the store ({why}); repair the store with "
+                        f"`ogi ingest --store {root} --repair` (drops that batch and re-ingests its files)")
+
+
+def _one_line(exc: BaseException) -> str:
+    """A DuckDB error as one line (its first line; the caret diagram that follows is dropped)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _lock_down(con: Any, parts: Sequence[Path]) -> None:
+    """Sandbox a DuckDB connection: no file outside the store's own part files (so no COPY, no
+    ATTACH, no INSTALL/LOAD, no URL), and the configuration locked so no SET can undo it."""
+    con.execute("SET allowed_paths = " + (_sql_list(parts) if parts else "[]"))
+    con.execute("SET allowed_directories = []")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+_READ_ONLY = ("SELECT",)
+
+
+def check_read_only(query: str) -> None:
+    """Refuse anything but one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
+    and EXPLAIN of one of those): the sandbox's second wall, since allowed part files are writable."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise QueryError(_one_line(exc)) from None
+    if len(statements) != 1:
+        raise QueryError(f"one SQL statement at a time, not {len(statements)}"
+                         + (" (use --unsafe to run several)" if statements else ""))
+    st = statements[0]
+    kind = str(st.type).rsplit(".", 1)[-1]
+    if kind == "EXPLAIN":
+        inner = re.sub(r"^\s*EXPLAIN\s+(ANALYZE\s+)?", "", st.query, flags=re.I)
+        try:
+            inner_st = duckdb.extract_statements(inner)
+        except duckdb.Error:
+            inner_st = []
+        if len(inner_st) == 1 and str(inner_st[0].type).rsplit(".", 1)[-1] in _READ_ONLY:
+            return
+    elif kind in _READ_ONLY:
+        return
+    raise QueryError(f"a {kind} statement is refused: ogi query is read-only and sandboxed "
+                     "(only a SELECT runs; --unsafe gives DuckDB's full power on your own machine)")
+
+
+def open_store(path: str | os.PathLike[str], *, sandbox: bool = False) -> Corpus:
+    """Open a store folder written by `ingest` (raises StoreError when it is not one, or names the
+    damaged part file). With `sandbox`, SQL runs read-only with no access outside the store."""
+    return Corpus(path, sandbox=sandbox)

@@ -17,12 +17,14 @@ from typing import Any
 from ..cli import EXIT_OK
 
 ORDER = 60
+# helpers.export.FORMATS, LAYOUTS and TABLES (tests/unit/test_cli_robust.py checks they agree), written
+# out here because importing helpers.export loads pandas before the arguments are parsed.
+FORMATS, LAYOUTS = ("csv", "parquet", "stata", "xlsx"), ("long", "wide")
+TABLES = ("reports", "cells", "findings", "metrics", "panel")
 
 
 def register(sub: Any) -> None:
     """Add the `export` subcommand."""
-    from ..export import FORMATS, LAYOUTS, TABLES
-
     p = sub.add_parser("export", help="write a stored corpus as CSV, Parquet, Stata or Excel with a codebook",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", metavar="DIR", help="a corpus store folder")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int
-from ..read import DEFAULT_MAX_BYTES
+from ..cli import EXIT_OK, EXIT_UNREADABLE, positive_int, say
+from ..limits import DEFAULT_MAX_BYTES
 
 ORDER = 40
 
@@ -18,7 +17,8 @@ def register(sub: Any) -> None:
                        description="Parse and validate every file under PATH that the store does not hold yet "
                        "(by sha256) and write it to the store's Parquet tables. Safe to interrupt and re-run. "
                        "Exit 0 when every new file was read, 2 when some could not be (see the failures table).")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="report files or folders (hidden files are skipped)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="report files or folders (hidden files are skipped); none needed with --repair")
     p.add_argument("--store", required=True, metavar="DIR", help="the store folder (created if absent)")
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="run on a Dask LocalCluster of N worker processes (default: a local process pool)")
@@ -28,18 +28,26 @@ def register(sub: Any) -> None:
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="reports per part file (default 256)")
     p.add_argument("--retry-failed", action="store_true", help="try again the files recorded as failures")
+    p.add_argument("--repair", action="store_true",
+                   help="drop every batch with a damaged part file and ingest its files again (from its file list)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="fail at once when another ingest is writing to the store (default: wait for it)")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
                    help=f"refuse files larger than this many bytes (default {DEFAULT_MAX_BYTES})")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest, then print the summary line."""
     from ..store import DEFAULT_BATCH_SIZE, ingest
 
+    if not args.paths and not args.repair:
+        args.parser.error("give at least one PATH (or --repair)")
+    from ..terminal import escape_controls
+
     options = dict(workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress,
                    batch_size=args.batch_size or DEFAULT_BATCH_SIZE, max_bytes=args.max_bytes,
-                   retry_failed=args.retry_failed)
+                   retry_failed=args.retry_failed, wait=not args.no_wait)
     from ..fetch.archive import is_archive  # ogi fetch archives: their reports, with URL provenance
 
     archives = [p for p in args.paths if is_archive(p)]
@@ -49,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
         for archive in archives:
             part = ingest_archive(archive, args.store, **options)
-            print(f"{archive}: {part}")
-        if not paths:
+            print(escape_controls(f"{archive}: {part}"))
+        if not paths and not args.repair:
             return EXIT_OK
-    summary = ingest(paths, args.store, **options)
-    print(f"{args.store}: {summary}")
+    summary = ingest(paths, args.store, repair=args.repair, **options)
+    print(escape_controls(f"{args.store}: {summary}"))
     if summary.failed:
-        print(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
-              "\"SELECT path, error_class, message FROM failures\"", file=sys.stderr)
+        say(f"{summary.failed} file(s) could not be read; see them with: ogi query {args.store} "
+            "\"SELECT path, error_class, message FROM failures\"")
     return EXIT_UNREADABLE if summary.failed else EXIT_OK

@@ -1,4 +1,6 @@
-"""`ogi parse FILE... [--format table|csv|json]`: read reports into the canonical cell table."""
+"""Read reports (text, HTML, DOCX, PDF) into the canonical cell table: one row per template cell
+with its value, printed text, status, source and note. Exit 0 when every file was read, 2 when a
+file could not be (it is named on stderr; the others are still printed)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,19 @@ import argparse
 import sys
 from typing import Any
 
-from ..cli import EXIT_OK, EXIT_UNREADABLE, dump_json, failure_record, positive_int, table_text
-from ..read import DEFAULT_MAX_BYTES
+from ..cli import EXIT_OK, EXIT_UNREADABLE, dump_json, failure_record, positive_int, say, table_text
+from ..limits import DEFAULT_MAX_BYTES
 
 ORDER = 10
 
 
 def register(sub: Any) -> None:
     """Add the `parse` subcommand."""
-    p = sub.add_parser("parse", help="read reports into the canonical cell table")
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = sub.add_parser("parse", help="read reports into the canonical cell table", description=__doc__)
+    p.add_argument("files", nargs="+", metavar="FILE", help="report files (.txt, .md, .html, .docx, .pdf ...)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table: aligned for the terminal; csv: one line per cell with the file's path; json: the "
+                        "report and its cells (default table)")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
                    help=f"refuse files larger than this many bytes (default {DEFAULT_MAX_BYTES})")
     p.set_defaults(func=run)
@@ -25,6 +29,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Parse each file; a file that fails is reported and the others go on."""
     from ..parse import read_report
+    from ..terminal import escape_controls
+
+    from ..terminal import write_csv
 
     results: list[dict[str, Any]] = []
     failed = 0
@@ -34,30 +41,24 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
             failed += 1
             results.append(failure_record(path, exc))
-            print(results[-1]["error"]["message"], file=sys.stderr)
+            say(results[-1]["error"]["message"])
             continue
         results.append(report.to_dict())
     if args.format == "json":
         print(dump_json(results[0] if len(results) == 1 else results))
     elif args.format == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["path", "table", "row", "column", "value", "raw", "status", "source", "note"])
-        for res in results:
-            if "cells" not in res:
-                continue
-            for c in res["cells"]:
-                writer.writerow([res["report"]["path"], c["table"], c["row"], c["column"],
-                                 "" if c["value"] is None else c["value"], c["raw"], c["status"], c["source"],
-                                 c["note"]])
+        columns = ["path", "table", "row", "column", "value", "raw", "status", "source", "note"]
+        write_csv(sys.stdout, columns, ([res["report"]["path"], *(c[k] for k in columns[1:])]
+                                        for res in results if "cells" in res for c in res["cells"]))
     else:
         for res in results:
             if "cells" not in res:
                 continue
             meta = res["report"]
-            print(f"# {meta['path']}: {meta['agency'] or '(agency not printed)'}, year {meta['year']}, "
-                  f"template {meta['template']}, {meta['form']}")
+            print(escape_controls(f"# {meta['path']}: {meta['agency'] or '(agency not printed)'}, year {meta['year']}, "
+                                  f"template {meta['template']}, {meta['form']}"))
+            for note in meta.get("notes") or []:
+                print(escape_controls(f"# note: {note}"))
             print(table_text(res["cells"], ["table", "row", "column", "value", "status", "raw"]))
             print()
     return EXIT_UNREADABLE if failed else EXIT_OK

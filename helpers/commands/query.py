@@ -1,4 +1,11 @@
-"""`ogi query DIR "SELECT ..."`: run DuckDB SQL over a store's tables and print the result."""
+"""Run one SQL statement (DuckDB) over a corpus store's tables and print the result.
+
+Sandboxed by default: one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
+EXPLAIN) over the views reports, cells, findings, failures and sections; DuckDB reaches no file
+but the store's own part files (no read_csv of other files, no COPY, ATTACH, INSTALL/LOAD or URL)
+and its configuration is locked. --unsafe gives DuckDB's full power, for your own queries on
+your own machine. A refused or failed statement is one line on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
@@ -6,60 +13,43 @@ import argparse
 import sys
 from typing import Any
 
-from ..cli import EXIT_OK, EXIT_UNREADABLE, dump_json, table_text
+from ..cli import EXIT_OK, EXIT_UNREADABLE, say
 
 ORDER = 45
 
 
 def register(sub: Any) -> None:
     """Add the `query` subcommand."""
-    p = sub.add_parser("query", help="run SQL over a corpus store",
-                       description="Run a DuckDB SQL query over the store's views reports, cells, findings, "
-                       "failures and sections, e.g. ogi query store \"SELECT year, count(*) FROM reports GROUP BY 1\".")
-    p.add_argument("store", metavar="DIR")
-    p.add_argument("query", metavar="SQL")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p = sub.add_parser("query", help="run SQL over a corpus store (read-only and sandboxed)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("store", metavar="DIR", help="a corpus store folder (written by ogi ingest)")
+    p.add_argument("query", metavar="SQL", help='one DuckDB statement, e.g. "SELECT year, count(*) FROM reports '
+                   'GROUP BY 1"')
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table: aligned for the terminal; csv: with a header line; json: a list of objects "
+                        "(default table)")
+    p.add_argument("--unsafe", action="store_true",
+                   help="no sandbox: any DuckDB statement, file and extension (only for your own queries)")
     p.set_defaults(func=run)
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    """Rows as dicts with missing values as None (JSON null, empty in tables and CSV)."""
-    import pandas as pd
-
-    def clean(v: Any) -> Any:
-        if v is None or (pd.api.types.is_scalar(v) and pd.isna(v)):
-            return None
-        if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-            return v.item()
-        return v
-
-    return [{str(k): clean(v) for k, v in rec.items()} for rec in frame.astype(object).to_dict("records")]
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the store, run the query, print the rows."""
-    import duckdb
-
+    from ..errors import QueryError
     from ..store import open_store
+    from ..terminal import dump_json, json_value, table_text, write_csv
 
-    corpus = open_store(args.store)
+    corpus = open_store(args.store, sandbox=not args.unsafe)
     try:
-        frame = corpus.sql(args.query)
-    except duckdb.Error as exc:
-        print(f"ogi query: {exc}", file=sys.stderr)
+        res = corpus.query(args.query)
+    except QueryError as exc:
+        say(f"ogi query: {exc}")
         return EXIT_UNREADABLE
-    rows = _records(frame)
-    columns = [str(c) for c in frame.columns]
     if args.format == "json":
-        print(dump_json(rows))
+        print(dump_json([{c: json_value(v) for c, v in zip(res.columns, row)} for row in res.rows]))
     elif args.format == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        for r in rows:
-            writer.writerow(["" if r[c] is None else r[c] for c in columns])
+        write_csv(sys.stdout, res.columns, res.rows)
     else:
-        print(table_text(rows, columns))
-        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+        print(table_text(res.rows, res.columns))
+        print(f"({len(res.rows)} row{'s' if len(res.rows) != 1 else ''})")
     return EXIT_OK

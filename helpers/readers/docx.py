@@ -27,12 +27,13 @@ from docx.package import Package
 
 from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, FileTooLarge, UnsupportedForm
+from ..limits import LIMITS, human_bytes
 from ..template import common
 
 __all__ = ["read_docx"]
 
 # A DOCX whose parts unpack to more than this is refused (a zip bomb, not a report).
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_UNPACKED_BYTES = LIMITS.docx_unpacked  # helpers/limits.py
 
 _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
 _SDT, _SDT_CONTENT, _CUSTOM_XML = qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")
@@ -282,10 +283,11 @@ def _check_container(path: Path, data: bytes) -> None:
             infos = zf.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
         raise BrokenFile(path, f"a DOCX whose zip container is damaged or truncated ({exc})") from exc
-    unpacked = sum(i.file_size for i in infos)
+    # The XML members are what python-docx parses into memory (images are never decoded).
+    unpacked = sum(i.file_size for i in infos if not i.filename.lower().startswith("word/media/"))
     if unpacked > MAX_UNPACKED_BYTES:
-        raise FileTooLarge(path, f"the DOCX unpacks to {unpacked / 1e6:.0f} MB (over "
-                                 f"{MAX_UNPACKED_BYTES / 1e6:.0f} MB)", "this is not a single report")
+        raise FileTooLarge(path, f"the DOCX's XML unpacks to {human_bytes(unpacked)}, over the limit of "
+                                 f"{human_bytes(MAX_UNPACKED_BYTES)}", "this is not a single report")
 
 
 def _title(package: Package) -> str | None:

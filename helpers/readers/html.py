@@ -15,6 +15,7 @@ import lxml.etree
 
 from ..document import Block, Cell, Document
 from ..errors import NotAReport
+from ..limits import LIMITS, Budget
 
 # A plain etree HTML parser: no per-element Python class lookup (much faster to walk than lxml.html),
 # comments and processing instructions dropped at parse time.
@@ -67,7 +68,9 @@ def _spaced_text(el: lxml.etree._Element, parts: list[str]) -> None:
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self.spans = Budget(path, "table grid cells covered by row and column spans", LIMITS.span_cells)
+        self.cells = Budget(path, "table cells", LIMITS.cells)
         self.blocks: list[Block] = []
         self.buffer: list[str] = []
         self.tables = 0
@@ -101,12 +104,14 @@ class _Walker:
                     c += 1
                 cs, rs = _span(td, "colspan"), _span(td, "rowspan")
                 if rs > 1:  # only row spans reach into later rows
+                    self.spans.take((rs - 1) * cs)
                     for dr in range(1, rs):
                         for dc in range(cs):
                             occupied[(r + dr, c + dc)] = True
                 cells.append(Cell(_cell_text(td, spaced).strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
                 c += cs
             if cells:
+                self.cells.take(len(cells))
                 self.blocks.append(Block(cells, table=True))
 
     def walk(self, el: lxml.etree._Element) -> None:
@@ -143,10 +148,18 @@ def read_html(path: Path, text: str, encoding: str) -> Document:
         raise NotAReport(path, f"HTML that cannot be parsed: {exc}") from exc
     if root is None:
         raise NotAReport(path, "HTML without any element")
+    notes = [f"the page nests elements deeper than {LIMITS.html_depth} levels: the HTML parser stopped there, "
+             "so text and tables after that point are missing"] if _depth_cut() else []
     title_el = root.find(".//title")
     title = "".join(title_el.itertext()).strip() if title_el is not None else None
-    walker = _Walker()
+    walker = _Walker(path)
     body = root.find("body")
     walker.walk(body if body is not None else root)
     walker.flush()
-    return Document(path=str(path), form="html", blocks=walker.blocks, encoding=encoding, title=title or None)
+    return Document(path=str(path), form="html", blocks=walker.blocks, encoding=encoding, title=title or None,
+                    notes=notes)
+
+
+def _depth_cut() -> bool:
+    """Whether the last parse hit libxml2's depth limit (it drops what lies deeper, silently)."""
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message for e in _PARSER.error_log)

@@ -37,6 +37,7 @@ import pypdfium2.raw as pdfium_c
 
 from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, NoTextLayer
+from ..limits import check_pages, check_pdf_streams
 from ..template import common, normalize
 
 __all__ = ["Glyph", "PageContent", "Rule", "layout_pages", "read_pdf"]
@@ -1001,11 +1002,13 @@ def _report_title(pdf: pdfium.PdfDocument) -> str | None:
 
 def read_pdf(path: Path, data: bytes) -> Document:
     """Read a PDF's text layer into blocks; a scan raises `NoTextLayer`, a damaged file `BrokenFile`."""
+    check_pdf_streams(path, data)  # stream and operator bombs refused before pdfium parses a page
     pdf = _open(path, data)
     stats: dict[str, list[int]] = {"glyphs": [], "unmapped": [], "images": []}
     try:
         if len(pdf) == 0:
             raise BrokenFile(path, "a PDF without pages")
+        check_pages(path, len(pdf))
         title = _report_title(pdf)
         blocks = layout_pages(_pages(path, pdf, stats))
     finally:

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..document import Block, Cell, Document
+from ..errors import FileTooLarge
+from ..limits import BOMB_HINT, LIMITS, Budget
 from ..template import common
 
 _DIGIT = re.compile(r"\d")
@@ -111,6 +113,9 @@ def read_text(path: Path, text: str, encoding: str) -> Document:
     """Turn decoded text into blocks of cells, each cell's source being its line number."""
     text = _BOOKMARK.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = text.split("\n")
+    if len(lines) > LIMITS.lines:
+        raise FileTooLarge(path, f"{len(lines):,} lines, over the limit of {LIMITS.lines:,}", BOMB_HINT)
+    cell_budget = Budget(path, "cells", LIMITS.cells)
     header, start = _header(lines)
     blocks: list[Block] = []
     current: list[Cell] = []
@@ -131,6 +136,7 @@ def read_text(path: Path, text: str, encoding: str) -> Document:
         if _PIPE_RULE.match(line):
             continue
         parts = _split(line)
+        cell_budget.take(len(parts))
         if len(parts) > 1:
             flush()
             blocks.append(Block([Cell(p, f"line {no}") for p in parts], table=True))

@@ -379,7 +379,7 @@ def test_cli_synth_writes_a_corpus_ingest_reads(tmp_path: Path, capsys: pytest.C
     assert main(["synth", "--reports", "8", "--years", "2022", "2023", "--forms", "text", "markdown",
                  "--error-share", "0.25", "--bad-share", "0.25", "--seed", "2", "--out", str(out)]) == 0
     assert "8 files" in capsys.readouterr().out
-    manifest = pd.read_csv(out / "manifest.csv")
+    manifest = pd.read_csv(out / ".manifest.csv")
     assert len(manifest) == 8 and manifest["bad_kind"].notna().sum() == 2
     summary = ingest(out, tmp_path / "store", scheduler="serial", progress=False)
     assert summary.ingested == 6
