@@ -1,4 +1,4 @@
-"""`ogi brief INPUT... --out DIR [--workers N]`: offline HTML briefs of reports and of the corpus.
+"""Offline HTML briefs of reports and of the corpus (ogi brief INPUT... --out DIR [--workers N]).
 
 INPUT is one store folder (written by `ogi ingest`), or report files and folders, which are first
 ingested into DIR/store. Exit code 3 when at least one brief failed (each is listed in

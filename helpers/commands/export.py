@@ -1,5 +1,5 @@
-"""`ogi export DIR --to csv|parquet|stata|xlsx --out PATH [--table NAME] [--layout long|wide]
-[--excel-safe]`: a stored corpus as files for Stata, R, Excel or pandas, with a bilingual codebook
+"""Write a stored corpus (ogi export DIR --to csv|parquet|stata|xlsx --out PATH [--table NAME]
+[--layout long|wide] [--excel-safe]): as files for Stata, R, Excel or pandas, with a bilingual codebook
 and a Frictionless data package (datapackage.json).
 
 PATH with no suffix, or an existing folder: every table (reports, cells, findings, metrics, panel),

@@ -22,7 +22,7 @@ def _rate(text: str) -> float:
 
 def register(sub: Any) -> None:
     """Add the `fetch` subcommand."""
-    from ..fetch.crawl import DEFAULT_USER_AGENT
+    from ..fetch.robots import DEFAULT_USER_AGENT
 
     p = sub.add_parser("fetch", help="crawl annual-report columns of government sites into an archive",
                        description="Follow each seed's list pages (pagination) within its site, recognise annual-report "

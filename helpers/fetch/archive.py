@@ -26,13 +26,15 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 
 from . import FetchError
 
 __all__ = ["DESCRIPTOR", "MANIFEST", "MANIFEST_COLUMNS", "Archive", "Response", "is_archive"]
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DESCRIPTOR = "ogi-archive.json"
 MANIFEST = "manifest.csv"
@@ -178,6 +180,8 @@ class Archive:
     def manifest(self) -> pd.DataFrame:
         """The manifest table (every run), as a DataFrame."""
         if self.dry:
+            import pandas as pd
+
             return pd.DataFrame(self._rows, columns=MANIFEST_COLUMNS)
         return read_manifest(self.root)
 
@@ -242,6 +246,8 @@ class Archive:
 
 def read_manifest(root: str | os.PathLike[str]) -> pd.DataFrame:
     """The manifest of an archive folder as a DataFrame (every run)."""
+    import pandas as pd  # imported on use: `ogi --help` loads no pandas
+
     path = Path(root) / MANIFEST
     if not is_archive(root):
         raise FetchError(f"{root}: not an ogi archive ({DESCRIPTOR} missing); create one with `ogi fetch`")

@@ -20,21 +20,28 @@ import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import pandas as pd
 
 from . import FetchError
 from .archive import Archive, Response, sha256
 from .links import config, normalize_url, read_page, registrable_domain, site_of
 from .ratelimit import RateLimiter
-from .robots import Robots, robots_url
+from .robots import DEFAULT_USER_AGENT, Robots, robots_url
 from .seeds import Seed
 
 __all__ = ["DEFAULT_USER_AGENT", "FetchSummary", "Settings", "crawl"]
 
-DEFAULT_USER_AGENT = "ogi-reports/0.1 (government information disclosure report research; polite crawler)"
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd  # imported on use: `ogi --help` loads no pandas
+
+    return pd.DataFrame()
+
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -80,7 +87,7 @@ class FetchSummary:
     disallowed: int = 0      # URLs robots.txt forbids (never requested)
     reused: int = 0          # rows of this run already done before a resume
     seconds: float = 0.0
-    hosts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hosts: pd.DataFrame = field(default_factory=_empty_frame)
     would_fetch: list[dict[str, Any]] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -468,6 +475,8 @@ class _Crawler:
                     w.cancel()
                 self.bar.close()
         self.summary.seconds = time.perf_counter() - t0
+        import pandas as pd
+
         self.summary.hosts = pd.DataFrame([{"host": h, **{k: c.get(k, 0) for k in
                                                           ("pages", "files", "bytes", "not_modified", "errors",
                                                            "disallowed")}}

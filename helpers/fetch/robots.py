@@ -9,6 +9,9 @@ from typing import Any
 
 __all__ = ["Robots", "robots_url"]
 
+# The User-Agent sent and matched against robots.txt unless --user-agent says otherwise.
+DEFAULT_USER_AGENT = "ogi-reports/0.1 (government information disclosure report research; polite crawler)"
+
 
 def robots_url(url: str) -> str:
     """The robots.txt URL of the host of `url`."""

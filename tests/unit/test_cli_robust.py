@@ -52,9 +52,7 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
     return dict(action.choices)
 
 
-@pytest.mark.parametrize("command", [pytest.param(c, marks=pytest.mark.xfail(
-    reason="commands/brief.py belongs to the issue-13 change", strict=False)) if c == "brief" else c
-    for c in ("parse", "validate", "ingest", "query", "synth", "brief", "export")])
+@pytest.mark.parametrize("command", ["parse", "validate", "ingest", "query", "synth", "brief", "export", "fetch"])
 def test_every_argument_has_help_and_no_help_opens_with_a_backtick(command: str) -> None:
     sp = _subparsers()[command]
     missing = [a.dest for a in sp._actions if not a.help]
