@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,7 +47,10 @@ OCR_DPI = 200             # scanned PDFs are rasterised at their image resolutio
 MIN_CONFIDENCE = 0.50
 MIN_CONFIDENCE_ALONE = 0.90
 MAX_SKEW = 3.0            # degrees searched when straightening a page
-INK_SHARE = 0.004         # share of dark pixels in a ruled cell's inside above which it is not blank
+# The text of a ruled cell with marks that OCR could not read: a dash then a bracketed digit, which
+# the parser keeps as one value that is not a number (unreadable), never blank and never a number.
+INK_MARK = "- (0% OCR, marks not read)"
+MIN_STROKE = 12           # pixels: a mark this large in a ruled cell is ink (a dash), smaller is speckle
 
 
 @dataclass(slots=True)
@@ -114,7 +118,7 @@ def _recognise_rapidocr(img: np.ndarray) -> list[_Char]:
     return out
 
 
-def _recognise_tesseract(img: np.ndarray) -> list[_Char]:
+def _recognise_tesseract(img: np.ndarray, psm: str = "3") -> list[_Char]:
     """Tesseract (Debian's tesseract-ocr with chi_sim), run as a separate process: word boxes from
     its TSV output, the word's confidence for each of its characters."""
     import subprocess
@@ -125,7 +129,7 @@ def _recognise_tesseract(img: np.ndarray) -> list[_Char]:
     Image.fromarray(img).save(buf, "PNG")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
-        run = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "3", "tsv"],
+        run = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", psm, "tsv"],
                              input=buf.getvalue(), capture_output=True, timeout=300, env=env, check=True)
     except FileNotFoundError as exc:
         raise RuntimeError("tesseract is not installed (scripts/system-deps.sh installs it)") from exc
@@ -235,11 +239,80 @@ def _page(img: np.ndarray, number: int, dpi: float, engine: str | None = None) -
     clean = img.copy()
     clean[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0] = 255
     chars = _recognise(clean, engine)
-    glyphs = [Glyph(c.text, c.x0 * to_pt, c.top * to_pt, c.x1 * to_pt, c.bottom * to_pt) for c in chars]
-    h, w = binary.shape
-    content = PageContent(number, w * to_pt, h * to_pt, glyphs, rules)
     binary[mask > 0] = 0
+    h, w = binary.shape
+    chars += _missed(clean, binary, rules, chars, to_pt, w * to_pt, h * to_pt, engine or default_engine())
+    glyphs = [Glyph(c.text, c.x0 * to_pt, c.top * to_pt, c.x1 * to_pt, c.bottom * to_pt) for c in chars]
+    content = PageContent(number, w * to_pt, h * to_pt, glyphs, rules)
     return _Page(content, [c.conf for c in chars], binary, to_pt)
+
+
+def _ink_box(binary: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> tuple[int, int, int, int] | None:
+    """The box (pixels) of the marks inside a region: strokes of some size not touching its edge
+    (speckles and remnants of the erased rules left out), or None when it is empty."""
+    import cv2
+
+    if r1 - r0 < 6 or c1 - c0 < 6:
+        return None
+    region = binary[r0:r1, c0:c1]
+    n, _labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    rh, rw = region.shape
+    boxes = []
+    for k in range(1, n):
+        x, y, bw, bh, area = stats[k]
+        if area < MIN_STROKE or x == 0 or y == 0 or x + bw >= rw or y + bh >= rh:
+            continue
+        boxes.append((x, y, x + bw, y + bh))
+    if not boxes:
+        return None
+    return (c0 + min(b[0] for b in boxes), r0 + min(b[1] for b in boxes),
+            c0 + max(b[2] for b in boxes), r0 + max(b[3] for b in boxes))
+
+
+def _missed(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[_Char], to_pt: float,
+            width: float, height: float, engine: str) -> list[_Char]:
+    """Characters in ruled cells that the page's text detection missed (a lone `0` or `—`): each
+    cell with marks but no character is recognised on its own (recognition only, on its crop)."""
+    s = 1 / to_pt
+    have: set[tuple[int, int]] = set()
+    tables = _tables(rules, width, height)
+    for c in chars:
+        cx, cy = (c.x0 + c.x1) / 2 * to_pt, (c.top + c.bottom) / 2 * to_pt
+        for k, t in enumerate(tables):
+            root = t.cell_at(cx, cy)
+            if root is not None:
+                have.add((k, root))
+                break
+    out: list[_Char] = []
+    for k, t in enumerate(tables):
+        for root, (j0, i0, j1, i1) in t.cells.items():
+            if (k, root) in have:
+                continue
+            box = _ink_box(binary, int(t.ys[j0] * s) + 2, int(t.ys[j1 + 1] * s) - 2,
+                           int(t.xs[i0] * s) + 2, int(t.xs[i1 + 1] * s) - 2)
+            if box is None:
+                continue
+            x0, y0, x1, y1 = box
+            pad = max(4, (y1 - y0) // 3)
+            crop = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+            text, conf = _recognise_line(crop, engine)
+            if text:
+                out += _split_box(text, x0, y0, x1, y1, conf)
+    return out
+
+
+def _recognise_line(crop: np.ndarray, engine: str) -> tuple[str, float]:
+    """One cell's text by recognition alone (no detection) and its confidence."""
+    if engine == "tesseract":
+        chars = _recognise_tesseract(crop, psm="7")
+        text = "".join(c.text for c in chars)
+        return text, min((c.conf for c in chars), default=0.0)
+    with _LOCK:
+        result, _ = _rapidocr()(crop, use_det=False, use_cls=False)
+    if not result:
+        return "", 0.0
+    text, score = result[0][0], float(result[0][1])
+    return text.strip(), score
 
 
 def _cell_confidences(pages: list[_Page]) -> tuple[dict[str, float], set[str]]:
@@ -287,17 +360,7 @@ def _cell_confidences(pages: list[_Page]) -> tuple[dict[str, float], set[str]]:
 def _has_ink(page: _Page, x0: float, top: float, x1: float, bottom: float) -> bool:
     """Whether the inside of a ruled cell (its borders left out) holds marks."""
     s = 1 / page.to_pt
-    pad = 4
-    r0, r1 = int(top * s) + pad, int(bottom * s) - pad
-    c0, c1 = int(x0 * s) + pad, int(x1 * s) - pad
-    if r1 - r0 < 4 or c1 - c0 < 4:
-        return False
-    region = page.binary[r0:r1, c0:c1]
-    import cv2
-
-    # speckles are single pixels: an opening keeps only strokes (the rules are already erased)
-    strokes = cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return float((strokes > 0).mean()) > INK_SHARE
+    return _ink_box(page.binary, int(top * s) + 2, int(bottom * s) - 2, int(x0 * s) + 2, int(x1 * s) - 2) is not None
 
 
 def _conf_for(source: str, confs: dict[str, float]) -> float | None:
@@ -333,7 +396,7 @@ def ocr_pages(images: Iterable[tuple[np.ndarray, float]], path: Path, form: str,
         for cell in block.cells:
             conf = _conf_for(cell.source, confs)
             if conf is None and cell.source in inked:
-                cell.text = "(OCR: marks but no text read)"  # no digit: never a value, never blank
+                cell.text = INK_MARK  # marks no OCR could read: unreadable, never blank
                 conf = 0.0
             if conf is not None:
                 cell.source = f"{cell.source} (OCR {conf:.0%})"
@@ -361,7 +424,9 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
     A cell is doubtful when its confidence is below `min_checked` (`min_alone` for cells in no
     printed relation: Table 2), when a relation it takes part in fails, or when it takes part in
     relations but none of them could be checked with every member read (blank and placeholder
-    count as 0). Relations R1, R3, R4, R5; doubt spreads until nothing changes.
+    count as 0). A weak reading stays doubtful itself but still checks its neighbours' relations
+    (a misread value would make them fail), until a relation it is in fails. Relations R1, R3,
+    R4, R5; doubt spreads until nothing changes.
     """
     from ..template import get_template
 
@@ -380,9 +445,11 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
                 conf < (min_checked if key in member_of else min_alone):
             doubt[key] = f"{conf:.0%} OCR"
 
+    low = set(doubt)  # low confidence: the reading still takes part in checking its neighbours
+
     def number(key: str) -> float | None:
         c = by_key.get(key)
-        if c is None or key in doubt:
+        if c is None or (key in doubt and key not in low):
             return None
         if c["status"] in ("blank", "placeholder"):
             return 0.0
@@ -404,6 +471,8 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
                 for m in members:
                     if taken(m) or (m in ocr and m not in doubt and by_key[m]["status"] == "placeholder"):
                         doubt[m] = f"{ocr[m]:.0%} OCR, {rid} fails"
+                    elif m in low:
+                        low.discard(m)  # a failed relation: its weak reading no longer checks others
         for key in ocr:
             if taken(key) and key in member_of and not holds.intersection(member_of[key]):
                 doubt[key] = f"{ocr[key]:.0%} OCR, no printed relation could check it"
@@ -445,15 +514,16 @@ def _check_pixels(path: Path, w: int, h: int, number: int) -> None:
                          "scan it at 300 dpi or less")
 
 
-def read_image(path: Path, data: bytes) -> Document:
+def read_image(path: Path, data: bytes, engine: str | None = None, settle: bool = True) -> Document:
     """Read an image file by OCR: PNG or JPEG as one page, TIFF as one report of one or more pages."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses twice this at open (a decompression bomb)
     try:
-        img = Image.open(io.BytesIO(data))
-        frames = getattr(img, "n_frames", 1)
-    except Image.DecompressionBombError as exc:
+        with warnings.catch_warnings():  # PIL's decompression-bomb warning is an error here
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            frames = getattr(img, "n_frames", 1)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BrokenFile(path, f"an image over the {MAX_PIXELS / 1e6:.0f} Mpx limit ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise BrokenFile(path, f"an image that cannot be decoded ({exc})") from exc
@@ -471,10 +541,10 @@ def read_image(path: Path, data: bytes) -> Document:
                 raise BrokenFile(path, f"page {number} of the image cannot be decoded ({exc})") from exc
             yield rgb, float(dpi) if 50 <= float(dpi) <= 1200 else OCR_DPI
 
-    return ocr_pages(pages(), path, form, frames)
+    return ocr_pages(pages(), path, form, frames, engine, settle)
 
 
-def read_scanned_pdf(path: Path, data: bytes) -> Document:
+def read_scanned_pdf(path: Path, data: bytes, engine: str | None = None, settle: bool = True) -> Document:
     """Read a PDF without a text layer by OCR of its pages, rendered with pypdfium2 at the
     resolution of its images (OCR_DPI to 300 dpi)."""
     import pypdfium2 as pdfium
@@ -506,5 +576,4 @@ def read_scanned_pdf(path: Path, data: bytes) -> Document:
         finally:
             pdf.close()
 
-    doc = ocr_pages(pages(), path, "pdf-scan", n)
-    return doc
+    return ocr_pages(pages(), path, "pdf-scan", n, engine, settle)
