@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -36,7 +37,8 @@ from ..errors import BrokenFile, NotAReport
 from .pdf import Glyph, PageContent, Rule, _lines, _missing_column_rules, _tables, layout_pages
 
 __all__ = ["ENGINES", "MAX_PAGES", "MAX_PIXELS", "MIN_CONFIDENCE", "MIN_CONFIDENCE_ALONE", "OCR_DPI",
-           "default_engine", "doubtful_cells", "ocr_confidence", "ocr_pages", "read_image", "read_scanned_pdf"]
+           "default_engine", "doubtful_cells", "mark_doubtful", "ocr_confidence", "ocr_pages", "read_html_images",
+           "read_image", "read_scanned_pdf"]
 
 MAX_PAGES = 60            # a report has a handful of pages; more is not one report
 MAX_PIXELS = 60_000_000   # per page (A4 at 600 dpi is 35 Mpx): larger is a decompression bomb
@@ -391,7 +393,6 @@ def ocr_pages(images: Iterable[tuple[np.ndarray, float]], path: Path, form: str,
         raise NotAReport(path, f"OCR found no text on its {len(pages)} page(s) (a blank page or a picture?)")
     confs, inked = _cell_confidences(pages)
     blocks = layout_pages(p.content for p in pages)
-    by_source: dict[str, list[Cell]] = {}
     for block in blocks:
         for cell in block.cells:
             conf = _conf_for(cell.source, confs)
@@ -400,13 +401,12 @@ def ocr_pages(images: Iterable[tuple[np.ndarray, float]], path: Path, form: str,
                 conf = 0.0
             if conf is not None:
                 cell.source = f"{cell.source} (OCR {conf:.0%})"
-                by_source.setdefault(cell.source, []).append(cell)
     name = {"rapidocr": "RapidOCR PP-OCRv4", "tesseract": "Tesseract chi_sim"}[engine]
     doc = Document(path=str(path), form=form, blocks=blocks,
                    notes=[f"read by OCR ({name}) from {len(pages)} page image(s); a number is read only when "
                           "its confidence is high and its printed relations hold"])
     if settle:
-        _mark(doc, by_source)
+        mark_doubtful(doc)
     return doc
 
 
@@ -480,7 +480,7 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
             return doubt
 
 
-def _mark(doc: Document, by_source: dict[str, list[Cell]]) -> None:
+def mark_doubtful(doc: Document) -> None:
     """Mark the doubtful OCR'd numbers of a document so that the parser reports them unreadable.
 
     The document is parsed once here to know which cell is which template cell; each doubtful
@@ -490,6 +490,11 @@ def _mark(doc: Document, by_source: dict[str, list[Cell]]) -> None:
     """
     from ..parse import parse_document
 
+    by_source: dict[str, list[Cell]] = {}
+    for block in doc.blocks:
+        for cell in block.cells:
+            if "(OCR " in cell.source:
+                by_source.setdefault(cell.source, []).append(cell)
     try:
         report = parse_document(doc)
     except Exception:  # noqa: BLE001 - the parser raises the same error on the real pass
@@ -577,3 +582,106 @@ def read_scanned_pdf(path: Path, data: bytes, engine: str | None = None, settle:
             pdf.close()
 
     return ocr_pages(pages(), path, "pdf-scan", n, engine, settle)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML pages whose tables are pictures
+
+
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_MIN_TABLE_IMAGE = 200 * 80          # pixels: smaller images are icons, logos, spacers
+MAX_IMAGE_BYTES = 20 * 1024 * 1024   # one embedded or saved image
+
+
+def _image_bytes(path: Path, src: str) -> tuple[bytes | None, str | None]:
+    """An <img>'s bytes from a `data:` URI or a file beside the page (its `_files/` folder), or
+    why not: remote images are never fetched, paths outside the page's folder never read."""
+    import base64
+    import binascii
+    from urllib.parse import unquote, urlsplit
+
+    src = src.strip()
+    if src.lower().startswith("data:"):
+        head, _, body = src.partition(",")
+        if ";base64" not in head.lower():
+            return None, "a data: URI that is not base64"
+        if len(body) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+            return None, "an embedded image over the size limit"
+        try:
+            return base64.b64decode(body, validate=False), None
+        except (binascii.Error, ValueError):
+            return None, "a data: URI that does not decode"
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc:
+        return None, f"a remote image ({parts.scheme or 'network'}), never fetched"
+    base = path.parent.resolve()
+    target = (base / unquote(parts.path)).resolve()
+    if base not in target.parents:
+        return None, "a path outside the page's folder"
+    try:
+        if target.stat().st_size > MAX_IMAGE_BYTES:
+            return None, "an image file over the size limit"
+        return target.read_bytes(), None
+    except OSError:
+        return None, "an image file that is not there"
+
+
+def read_html_images(path: Path, text: str, encoding: str | None, engine: str | None = None) -> Document:
+    """Read an HTML page whose tables (or parts) are pictures: each <img> with a local `src` or a
+    `data:` URI is read by OCR and its blocks stand where the image stood; the rest of the page is
+    read by the HTML reader. Sources say `image 2 page 1 table 1 row 3 col 2 (OCR 98%)`."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .html import read_html
+
+    images: dict[str, bytes] = {}
+    skipped: list[str] = []
+
+    def swap(m: re.Match[str]) -> str:
+        src = _SRC.search(m.group(0))
+        if not src:
+            return ""
+        data, why = _image_bytes(path, next(g for g in src.groups() if g is not None))
+        if data is None:
+            skipped.append(why or "unreadable")
+            return ""
+        token = f"OGIIMAGE{len(images)}X{os.getpid()}"
+        images[token] = data
+        return f"<p>{token}</p>"
+
+    doc = read_html(path, _IMG.sub(swap, text), encoding)
+    read = 0
+    blocks = []
+    for block in doc.blocks:
+        token = block.cells[0].text.strip() if len(block.cells) == 1 else ""
+        if token not in images:
+            blocks.append(block)
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(images[token]))
+                img.load()
+            if img.size[0] * img.size[1] < _MIN_TABLE_IMAGE or img.size[0] * img.size[1] > MAX_PIXELS:
+                continue
+            rgb = np.asarray(img.convert("RGB"))
+            dpi = float(img.info.get("dpi", (OCR_DPI, OCR_DPI))[0] or OCR_DPI)
+            part = ocr_pages([(rgb, dpi if 50 <= dpi <= 1200 else OCR_DPI)], path, "html", 1, engine, settle=False)
+        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning, NotAReport):
+            skipped.append("an image that cannot be decoded or holds no text")
+            continue
+        read += 1
+        for b in part.blocks:
+            for cell in b.cells:
+                cell.source = f"image {read} {cell.source}"
+        blocks += part.blocks
+    doc.blocks = blocks
+    if read:
+        doc.notes.append(f"{read} table image(s) read by OCR; numbers below the confidence threshold or in a "
+                         "failed relation are not read")
+        mark_doubtful(doc)
+    if skipped:
+        doc.notes.append(f"{len(skipped)} image(s) not read: " + "; ".join(sorted(set(skipped))))
+    return doc

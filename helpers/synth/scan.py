@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from . import Rendered, SynthReport, _headings, _rng, render
 
-__all__ = ["DEGRADATIONS", "SCAN_FORMS", "render_scan"]
+__all__ = ["DEGRADATIONS", "SCAN_FORMS", "render_html_images", "render_scan"]
 
 SCAN_FORMS = ("pdf-scan", "tiff", "png", "jpeg")
 # Named degradation sets for benchmarks and tests (each: options of render_scan).
@@ -168,3 +168,77 @@ def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str 
         meta["page_images"] = page_images
     suffix = {"pdf-scan": ".pdf", "tiff": ".tif", "png": ".png", "jpeg": ".jpg"}[form]
     return Rendered(data=buf.getvalue(), suffix=suffix, form=form, expected=pdf_out.expected, meta=meta)
+
+
+def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi: int = 150,
+                       embed: bool = True, skew: float = 0.0, noise: float = 0.0, jpeg: int | None = None,
+                       plus_sign: bool = True) -> Rendered:
+    """An HTML page whose three tables are pictures (`<img>`): each table as the PDF layout prints it,
+    cut from the page raster at `dpi` (a table broken over two pages gives two pictures), embedded
+    as `data:` URIs (`embed`) or saved beside the page in `report_files/` (`meta["files"]`: relative
+    path → bytes, as a browser's "save page" writes them). The PDF's oracle holds."""
+    import base64
+    import re
+
+    import pypdfium2 as pdfium
+
+    from ..readers.pdf import _pages, _tables
+
+    r = _rng(rng)
+    pdf_out = render(report, "pdf", rng=r, split_row=None, rules="grid", plus_sign=plus_sign)
+    html_out = render(report, "html", rng=r, layout_tables=False, full_page=True, mso=False, encoding="utf-8",
+                      meta_charset=True, colspan_mismatch=False, pad_header=False, unit_suffix=False,
+                      plus_sign=plus_sign, pad_kb=None)
+    opts = {"dpi": dpi, "skew": skew, "noise": noise, "jpeg": jpeg, "seal": False, "perspective": 0.0, "blur": 0.0}
+    pdf = pdfium.PdfDocument(pdf_out.data)
+    crops: list[tuple[int, float, list[float], Image.Image]] = []  # page, bottom share, column rules, picture
+    try:
+        contents = list(_pages("(generated)", pdf, {"glyphs": [], "unmapped": [], "images": []}))  # type: ignore[arg-type]
+        scale = dpi / 72
+        for index, content in enumerate(contents):
+            grids = _tables(content.rules, content.width, content.height)
+            if not grids:
+                continue
+            page = pdf[index]
+            try:
+                raster = page.render(scale=scale).to_pil().convert("RGB")
+            finally:
+                page.close()
+            for g in grids:
+                box = (int((g.xs[0] - 6) * scale), int((g.ys[0] - 6) * scale), int((g.xs[-1] + 6) * scale),
+                       int((g.ys[-1] + 6) * scale))
+                crops.append((index, g.ys[-1] / content.height, g.xs, _degrade(raster.crop(box), r, opts, None)))
+    finally:
+        pdf.close()
+    groups: list[list[Image.Image]] = []
+    for k, (index, _bottom, xs, img) in enumerate(crops):
+        prev = crops[k - 1] if k else None
+        if prev is not None and prev[0] == index - 1 and prev[1] > 0.7 and len(prev[2]) == len(xs) and \
+                all(abs(a - b) < 1 for a, b in zip(prev[2], xs)):
+            groups[-1].append(img)  # the rest of a table broken over the page: the same columns
+        else:
+            groups.append([img])
+    html = html_out.data.decode("utf-8")
+    tables = list(re.finditer(r"<table\b.*?</table>", html, re.S))
+    if len(tables) != len(groups):
+        raise ValueError(f"{len(groups)} table pictures for {len(tables)} HTML tables")
+    files: dict[str, bytes] = {}
+    out, last = [], 0
+    for n, (m, group) in enumerate(zip(tables, groups), start=1):
+        out.append(html[last:m.start()])
+        for k, img in enumerate(group):
+            buf = io.BytesIO()
+            img.save(buf, "PNG", dpi=(dpi, dpi))
+            if embed:
+                src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+            else:
+                src = f"report_files/table{n}_{k + 1}.png"
+                files[src] = buf.getvalue()
+            out.append(f'<p><img src="{src}" alt="表{n}"></p>')
+        last = m.end()
+    out.append(html[last:])
+    meta = dict(pdf_out.meta)
+    meta["options"] = {**meta["options"], **opts, "embed": embed}
+    meta["files"] = files
+    return Rendered(data="".join(out).encode("utf-8"), suffix=".html", form="html", expected=pdf_out.expected,
+                    meta=meta)

@@ -178,3 +178,43 @@ def test_scan_generator_forms() -> None:
         from helpers.readers.pdf import read_pdf
 
         read_pdf(Path("x.pdf"), pdf.data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("embed", ci_sample([True, False], 1))
+def test_html_page_with_table_images(tmp_path: Path, embed: bool) -> None:
+    from helpers.synth.scan import render_html_images
+
+    report = random_report(21, template="2021")
+    out = render_html_images(report, 21, embed=embed)
+    for rel, data in out.meta["files"].items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    path = tmp_path / "report.html"
+    path.write_bytes(out.data)
+    parsed = read_report(path)
+    assert parsed.form == "html" and any("table image(s) read by OCR" in n for n in parsed.notes)
+    got = {(c["table"], c["row"], c["column"]): c for c in parsed.cell_records()}
+    wrong = [w for w in out.expected.to_dict("records") if (c := got.get((w["table"], w["row"], w["column"])))
+             and c["status"] == "ok" and (pd.isna(w["value"]) or abs(c["value"] - w["value"]) > 1e-9)]
+    right = sum(1 for w in out.expected.to_dict("records") if (c := got.get((w["table"], w["row"], w["column"])))
+                and c["status"] == w["status"] and (pd.isna(w["value"]) or c["value"] == w["value"]))
+    assert wrong == [] and right >= 0.9 * len(out.expected)
+    assert all(c["source"].startswith("image ") for c in parsed.cell_records() if c["status"] == "ok")
+
+
+def test_remote_and_outside_images_are_never_read(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.png"
+    from PIL import Image
+
+    Image.new("RGB", (400, 300), "white").save(outside)
+    page = tmp_path / "site" / "report.html"
+    page.parent.mkdir()
+    page.write_text('<html><head><meta charset="utf-8"></head><body><p>一、总体情况</p>'
+                    '<img src="http://127.0.0.1:9/table.png"><img src="//cdn.invalid/t.png">'
+                    '<img src="../secret.png"><img src="report_files/missing.png">'
+                    '<p>二、主动公开政府信息情况</p><table><tr><td>行政许可</td><td>5</td></tr></table>'
+                    '<p>三、收到和处理政府信息公开申请情况</p></body></html>', encoding="utf-8")
+    doc = read_document(page)
+    note = " ".join(doc.notes)
+    assert "4 image(s) not read" in note and "never fetched" in note and "outside the page's folder" in note
