@@ -60,14 +60,18 @@ def bench_forms() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         reports = [random_report(k, template=["2019", "2021"][k % 2]) for k in range(6)]
-        for label, make in (("generated .xlsx workbooks", lambda r, k: render_sheet(r, k, form="xlsx")),
-                            ("generated OFD packages", lambda r, k: render_ofd(r, k))):
+
+        def written(name: str, make) -> list[Path]:
             paths = []
             for k, r in enumerate(reports):
                 out = make(r, k)
-                p = Path(tmp) / f"{label[10:14]}{k}{out.suffix}"
-                p.write_bytes(out.data)
-                paths.append(p)
+                paths.append(Path(tmp) / f"{name}{k}{out.suffix}")
+                paths[-1].write_bytes(out.data)
+            return paths
+
+        for label, make in (("generated .xlsx workbooks", lambda r, k: render_sheet(r, k, form="xlsx")),
+                            ("generated OFD packages", lambda r, k: render_ofd(r, k))):
+            paths = written(label[10:14], make)
             ours = timed(read_report, paths)
             print(f"{label:<34} {len(paths):>3} files: {1 / ours:8.1f} reports/s ({ours * 1000:6.2f} ms CPU)")
         if shutil.which("soffice") is None:
@@ -76,12 +80,7 @@ def bench_forms() -> None:
         from helpers.readers import doc as docmod
         from helpers.synth.doc import render_doc
 
-        paths = []
-        for k, r in enumerate(reports):
-            out = render_doc(r, k)
-            p = Path(tmp) / f"doc{k}.doc"
-            p.write_bytes(out.data)
-            paths.append(p)
+        paths = written("doc", render_doc)
         docmod.converter().close()  # the first file below starts LibreOffice again: the cold figure
         t0 = time.perf_counter()
         read_report(paths[0])

@@ -5,13 +5,16 @@ in a separate converter process (`convert_server.py` under /usr/bin/python3) tha
 LibreOffice open: a batch starts it once per worker process, not once per file, and a new one
 replaces it when it dies. Each conversion has a time-out; a hung conversion kills the converter
 (it is restarted for the next file) and is an error row, never a hung batch. Documents are loaded
-read-only, with macros never run and links never updated, so no linked image or object is fetched.
+read-only, with macros never run and links never updated, and the converter runs in a network
+namespace of its own (`unshare -n`, with a dead proxy as the fallback), so no linked image or
+object is ever fetched.
 The same converter writes the generator's .doc, .xls and .ods files.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import select
@@ -53,7 +56,7 @@ class Converter:
             raise ConversionFailed("(converter)", "LibreOffice (soffice) or Debian's python3 is not installed",
                                    "run `make system-deps` (scripts/system-deps.sh) to install it")
         self.profile = tempfile.mkdtemp(prefix="ogi-lo-")
-        proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), self.profile], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([*_no_network(), SYSTEM_PYTHON, str(SERVER), self.profile], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
         line = self._readline(proc, START_TIMEOUT)
@@ -127,6 +130,20 @@ class Converter:
 
 
 _CONVERTER: Converter | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _no_network() -> tuple[str, ...]:
+    """The prefix that runs the converter without a network (a new, empty network namespace), so
+    LibreOffice cannot fetch a linked image or object whatever a document asks; empty where the
+    system does not allow it (the profile's dead proxy is then the only guard)."""
+    for prefix in (("unshare", "-n"), ("unshare", "-rn")):
+        try:
+            if subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0:
+                return prefix
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return ()
 
 
 def converter() -> Converter:

@@ -83,3 +83,56 @@ def test_password_protected_doc(tmp_path: Path) -> None:
     path.write_bytes(docmod.convert(docx, "docx", "doc", password="secret"))
     with pytest.raises(BrokenFile, match="locked.doc.*password"):
         read_report(path)
+
+
+def test_linked_images_are_never_fetched(tmp_path: Path) -> None:
+    """A document whose picture is linked from a URL: LibreOffice converts it without asking for it."""
+    import http.server
+    import io
+    import threading
+    import zipfile
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/seal.png"
+    docx = render(random_report(9), "docx", rng=9).data
+    src, out = zipfile.ZipFile(io.BytesIO(docx)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/_rels/document.xml.rels":
+                data = data.replace(b"</Relationships>", (
+                    '<Relationship Id="rIdLink" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    f'relationships/image" Target="{url}" TargetMode="External"/></Relationships>').encode())
+            if item.filename == "word/document.xml":
+                pic = ('<w:p><w:r><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/'
+                       'wordprocessingDrawing"><wp:extent cx="952500" cy="952500"/><wp:docPr id="9" name="seal"/>'
+                       '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData '
+                       'uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic xmlns:pic="http://'
+                       'schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="9" name="s"/>'
+                       '<pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip xmlns:r="http://schemas.openxmlformats.org'
+                       '/officeDocument/2006/relationships" r:link="rIdLink"/></pic:blipFill><pic:spPr><a:xfrm><a:off '
+                       'x="0" y="0"/><a:ext cx="952500" cy="952500"/></a:xfrm><a:prstGeom prst="rect"/></pic:spPr>'
+                       '</pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>')
+                data = data.replace(b"<w:body>", b"<w:body>" + pic.encode(), 1)
+            z.writestr(item, data)
+    try:
+        docmod.converter().close()  # a fresh LibreOffice, with the project's profile settings
+        doc = docmod.convert(out.getvalue(), "docx", "doc")
+        parsed_path = tmp_path / "linked.doc"
+        parsed_path.write_bytes(doc)
+        assert read_report(parsed_path).agency
+    finally:
+        server.shutdown()
+    assert hits == []
