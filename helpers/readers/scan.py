@@ -23,6 +23,7 @@ import io
 import os
 import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,11 +93,23 @@ def _rapidocr() -> Any:
 
 
 def _split_box(text: str, x0: float, top: float, x1: float, bottom: float, conf: float) -> list[_Char]:
-    """A word's box shared evenly among its characters (spaces dropped)."""
+    """A word's box shared evenly among its characters (spaces dropped). A full-width character
+    (an ideograph, 、，（）) is printed in a square of the type size, whatever part of it holds ink:
+    its box is widened to that square, so that the narrow ink of `、` leaves no gap that would read
+    as a space (and split a label into a stray `、` value)."""
     n = max(len(text), 1)
     step = (x1 - x0) / n
-    return [_Char(ch, x0 + k * step, top, x0 + (k + 1) * step, bottom, conf)
-            for k, ch in enumerate(text) if ch.strip()]
+    size = bottom - top
+    out = []
+    for k, ch in enumerate(text):
+        if not ch.strip():
+            continue
+        a, b = x0 + k * step, x0 + (k + 1) * step
+        if unicodedata.east_asian_width(ch) in ("W", "F") and b - a < 0.9 * size:
+            mid = (a + b) / 2
+            a, b = mid - 0.45 * size, mid + 0.45 * size
+        out.append(_Char(ch, a, top, b, bottom, conf))
+    return out
 
 
 def _recognise_rapidocr(img: np.ndarray) -> list[_Char]:
