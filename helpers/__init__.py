@@ -8,6 +8,7 @@ from .copies import find_copies
 from .errors import (
     BriefError,
     BrokenFile,
+    ConversionFailed,
     EmptyFile,
     FileTooLarge,
     NoTablesFound,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BriefError",
     "BrokenFile",
+    "ConversionFailed",
     "Corpus",
     "EmptyFile",
     "FileTooLarge",

@@ -195,12 +195,6 @@ def read_document(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYT
         from .readers.scan import read_image
 
         doc = read_image(p, data)
-    elif form == "html" and ocr and re.search(rb"<img\b", data, re.I):
-        # a page whose tables may be pictures: its local and data: images are read by OCR
-        from .readers.scan import read_html_images
-
-        text, enc = decode_text(p, data, _declared_charset(data))
-        doc = read_html_images(p, text, enc)
     else:
         try:
             doc = _READERS[form]()(p, data)
@@ -212,6 +206,12 @@ def read_document(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYT
             doc = read_scanned_pdf(p, data)
         if form == "wps-docx":
             doc.form = "wps"
+        if form == "html" and ocr and re.search(rb"<img\b", data, re.I):
+            from .readers.scan import read_html_images, tables_missing
+
+            if tables_missing(doc):  # its tables may be pictures: local and data: images are OCR'd
+                text, enc = decode_text(p, data, _declared_charset(data))
+                doc = read_html_images(p, text, enc)
     doc.sha256 = hashlib.sha256(data).hexdigest()
     return doc
 

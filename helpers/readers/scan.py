@@ -39,7 +39,7 @@ from .pdf import Glyph, PageContent, Rule, _lines, _missing_column_rules, _table
 
 __all__ = ["ENGINES", "MAX_PAGES", "MAX_PIXELS", "MIN_CONFIDENCE", "MIN_CONFIDENCE_ALONE", "OCR_DPI",
            "default_engine", "doubtful_cells", "mark_doubtful", "ocr_confidence", "ocr_pages", "read_html_images",
-           "read_image", "read_scanned_pdf"]
+           "read_image", "read_scanned_pdf", "tables_missing"]
 
 MAX_PAGES = 60            # a report has a handful of pages; more is not one report
 MAX_PIXELS = 60_000_000   # per page (A4 at 600 dpi is 35 Mpx): larger is a decompression bomb
@@ -638,6 +638,19 @@ def _image_bytes(path: Path, src: str) -> tuple[bytes | None, str | None]:
         return target.read_bytes(), None
     except OSError:
         return None, "an image file that is not there"
+
+
+def tables_missing(doc: Document) -> bool:
+    """Whether a page read as HTML lacks one of the statistical tables (they may be pictures)."""
+    from ..errors import NoTablesFound
+    from ..parse import parse_document
+
+    try:
+        report = parse_document(doc)
+    except (NotAReport, NoTablesFound):
+        return True
+    absent = report.cells.groupby("table")["status"].agg(lambda s: bool((s == "missing").all()))
+    return bool(absent.any())
 
 
 def read_html_images(path: Path, text: str, encoding: str | None, engine: str | None = None) -> Document:

@@ -215,6 +215,8 @@ def test_remote_and_outside_images_are_never_read(tmp_path: Path) -> None:
                     '<img src="../secret.png"><img src="report_files/missing.png">'
                     '<p>二、主动公开政府信息情况</p><table><tr><td>行政许可</td><td>5</td></tr></table>'
                     '<p>三、收到和处理政府信息公开申请情况</p></body></html>', encoding="utf-8")
-    doc = read_document(page)
+    from helpers.readers.scan import read_html_images
+
+    doc = read_html_images(page, page.read_text(encoding="utf-8"), "utf-8")
     note = " ".join(doc.notes)
     assert "4 image(s) not read" in note and "never fetched" in note and "outside the page's folder" in note
