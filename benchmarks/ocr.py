@@ -70,7 +70,7 @@ def run_one(seed: int, engine: str) -> dict[str, Any]:
                                                            (isinstance(r["value"], float) and math.isnan(r["value"]))
                                                            else float(r["value"]), r["status"])
                 for r in out.expected.to_dict("records")}
-    keep = ("table", "row", "column", "value", "status", "source")
+    keep = ("table", "row", "column", "value", "status", "raw", "source")
     return {"seed": seed, "engine": engine, "dpi": dpi, "degradation": deg, "form": form, "pages": out.meta["pages"],
             "cpu": cpu, "wall": wall, "template": template, "error": error,
             "cells": [{k: c[k] for k in keep} for c in cells], "expected": expected}

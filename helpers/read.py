@@ -37,6 +37,9 @@ _OLE_STREAMS = (("EncryptedPackage", "encrypted"), ("WordDocument", "doc"), ("Wo
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM")
 # What a file's name says its kind is, where the content is shared (Kingsoft's .wps is Word 97, .et Excel 97).
 _SUFFIX_FORM = {".wps": "wps", ".et": "et", ".ett": "et", ".wpt": "wps"}
+# A zip whose members name no form, by what its name claims it is.
+_CLAIMED = {".docx": "docx", ".docm": "docx", ".dotx": "docx", "": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx",
+            ".ofd": "ofd"}
 
 
 def _zip_form(path: Path, data: bytes) -> str:
@@ -59,6 +62,9 @@ def _zip_form(path: Path, data: bytes) -> str:
             return form
     if mimetype in _ODF_MIMETYPES:
         return _ODF_MIMETYPES[mimetype]
+    claimed = _CLAIMED.get(path.suffix.lower())
+    if claimed:
+        return claimed  # its reader says what is missing (a broken DOCX, workbook or OFD package)
     raise UnsupportedForm(path, f"a zip container ({path.suffix or 'no suffix'}) that is not a DOCX, "
                                 f"spreadsheet or OFD report")
 

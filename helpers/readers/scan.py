@@ -437,7 +437,7 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
     A cell is doubtful when its confidence is below `min_checked` (`min_alone` for cells in no
     printed relation: Table 2), when a relation it takes part in fails, or when it takes part in
     relations but none of them could be checked with every member read (blank and placeholder
-    count as 0). A weak reading stays doubtful itself but still checks its neighbours' relations
+    count as 0), or when a signed (2019 增/减) number was read without a sign. A weak reading stays doubtful itself but still checks its neighbours' relations
     (a misread value would make them fail), until a relation it is in fails. Relations R1, R3,
     R4, R5; doubt spreads until nothing changes.
     """
@@ -453,10 +453,15 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
             member_of.setdefault(m, []).append(n)
     ocr = {k: conf for k, c in by_key.items() if (conf := ocr_confidence(c.get("source") or "")) is not None}
     doubt: dict[str, str] = {}
+    info = template.column_info
     for key, conf in ocr.items():
-        if by_key[key]["status"] in ("ok", "inferred", "placeholder") and \
-                conf < (min_checked if key in member_of else min_alone):
+        c = by_key[key]
+        if c["status"] in ("ok", "inferred", "placeholder") and conf < (min_checked if key in member_of else min_alone):
             doubt[key] = f"{conf:.0%} OCR"
+        elif c["status"] == "ok" and key in info and info[key].dtype == "signed" and c["value"] and \
+                not str(c.get("raw", "")).lstrip().startswith(("+", "-", "－", "−")):
+            # a 2019 增/减 number read without its sign: a thin minus is what OCR loses first
+            doubt[key] = f"{conf:.0%} OCR, sign not read"
 
     low = set(doubt)  # low confidence: the reading still takes part in checking its neighbours
 
