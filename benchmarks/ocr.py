@@ -147,8 +147,8 @@ def summary(path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reports", type=int, default=20, help="reports for the first engine")
-    ap.add_argument("--sample", type=int, default=5, help="reports for the other engines")
+    ap.add_argument("--reports", type=int, default=6, help="reports for the first engine")
+    ap.add_argument("--sample", type=int, default=2, help="reports for the other engines")
     ap.add_argument("--engines", default="rapidocr,tesseract")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "ocr-bench.jsonl")
     ap.add_argument("--summary", type=Path, help="only print the summary of a results file")

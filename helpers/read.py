@@ -71,9 +71,8 @@ def _zip_form(path: Path, data: bytes) -> str:
 
 def _ole_form(path: Path, data: bytes) -> str:
     """The form of an OLE compound file (Word 97 .doc/.wps, Excel 97 .xls/.et)."""
-    directory = data[:1 << 20]
-    for stream, form in _OLE_STREAMS:
-        if stream.encode("utf-16-le") + b"\x00\x00" in directory:
+    for stream, form in _OLE_STREAMS:  # the directory may lie anywhere in the file
+        if stream.encode("utf-16-le") + b"\x00\x00" in data:
             if form == "encrypted":
                 raise BrokenFile(path, "a password-protected Office file",
                                  "open it with the password and save an unprotected copy")
