@@ -53,6 +53,7 @@ MAX_SKEW = 3.0            # degrees searched when straightening a page
 # The text of a ruled cell with marks that OCR could not read: a dash then a bracketed digit, which
 # the parser keeps as one value that is not a number (unreadable), never blank and never a number.
 INK_MARK = "- (0% OCR, marks not read)"
+DARK = 170               # red-channel value below which a pixel can be ink
 MIN_STROKE = 12           # pixels: a mark this large in a ruled cell is ink (a dash), smaller is speckle
 
 
@@ -200,10 +201,13 @@ def _deskew(img: np.ndarray) -> np.ndarray:
 
 
 def _binary(img: np.ndarray) -> np.ndarray:
+    """Ink: darker than its surroundings and dark in itself (a red seal, light in the red channel,
+    is neither a rule nor a mark, and a digit under it stays a mark of its own)."""
     import cv2
 
     gray = _gray(img)
-    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    return np.where(gray < DARK, local, 0).astype(np.uint8)
 
 
 def _rules(binary: np.ndarray, to_pt: float) -> tuple[list[Rule], np.ndarray]:
@@ -251,7 +255,7 @@ def _page(img: np.ndarray, number: int, dpi: float, engine: str | None = None) -
     to_pt = 72 / dpi
     rules, mask = _rules(binary, to_pt)
     # the rules are erased before OCR (a digit touching a border is read better), kept for the grid
-    clean = img.copy()
+    clean = np.repeat(_gray(img)[..., None], 3, axis=2)  # the red channel: a red seal fades out
     clean[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0] = 255
     chars = _recognise(clean, engine)
     binary[mask > 0] = 0
