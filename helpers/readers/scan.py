@@ -2,17 +2,19 @@
 characters and ruling lines → the PDF reader's layout (`layout_pages`), never flattened text.
 
 Each page image is straightened (the skew that maximises the contrast of row profiles, up to
-±3°), its ruling lines are found with OpenCV (long thin runs of ink, by morphology) and its
-characters by the OCR engine (RapidOCR's PP-OCRv4 models, bundled in the `rapidocr-onnxruntime`
-wheel and run by onnxruntime on one thread; nothing is downloaded), each with its own box and
-recognition confidence. Red ink (a seal over a table) is dropped before OCR by reading the red
-channel. Characters and rules, in points, go through the same grid and alignment as a PDF's text
-layer, so a scanned table is rebuilt as boxed cells.
+±3°), its ruling lines are found with OpenCV (long thin runs of ink, by morphology) and erased,
+and its characters are recognised by the OCR engine (RapidOCR's PP-OCRv4 models, bundled in the
+`rapidocr-onnxruntime` wheel and run by onnxruntime on one thread; nothing is downloaded; or
+Tesseract as a separate process), each with its own box and recognition confidence; a ruled cell
+with marks but no character is recognised again on its own crop. Everything is read on the red
+channel, where a red seal over a table fades out and black ink stays black. Characters and rules,
+in points, go through the same grid and alignment as a PDF's text layer, so a scanned table is
+rebuilt as boxed cells.
 
 Honesty: every cell read by OCR says so in its `source` (`... (OCR 97%)`, the lowest confidence
-of its characters). A number is taken only when that confidence is at least MIN_CONFIDENCE **and**
-every printed relation (R1, R3, R4, R5) it takes part in holds; otherwise its text is marked
-(`12 (OCR 62%)`, `12 (OCR 99%, R3 fails)`) so the parser reports it `unreadable` with the OCR
+of its characters). A number is taken only when its confidence is high **and** the printed
+relations (R1, R3, R4, R5) it takes part in hold (`doubtful_cells`); otherwise its text is marked
+(`12 (62% OCR)`, `12 (99% OCR, R3 fails)`) so the parser reports it `unreadable` with the OCR
 reading in `raw`. A ruled cell that shows ink but gave no text is marked too, never read as blank.
 Caps: MAX_PAGES pages, MAX_PIXELS pixels a page.
 """
