@@ -228,3 +228,29 @@ def test_remote_and_outside_images_are_never_read(tmp_path: Path) -> None:
     doc = read_html_images(page, page.read_text(encoding="utf-8"), "utf-8")
     note = " ".join(doc.notes)
     assert "4 image(s) not read" in note and "never fetched" in note and "outside the page's folder" in note
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ci_sample(["png", "jpeg"], 0))  # CI reads the TIFF and scanned PDF
+def test_one_image_per_page_read_as_one_report(tmp_path: Path, form: str) -> None:
+    """A report published as one picture per page: each page read by OCR, the pages' blocks in order,
+    then the honesty marks over the whole report (relations span the pages), then the parser."""
+    from helpers.readers.scan import mark_doubtful, read_image
+
+    report = random_report(31, template="2021")
+    out = render_scan(report, 31, form=form, dpi=200, skew=0.5, noise=0.001, jpeg=90, seal=True)
+    blocks = []
+    for k, data in enumerate(out.meta["page_images"], start=1):
+        page = read_image(tmp_path / f"page{k}{out.suffix}", data, settle=False)
+        for b in page.blocks:
+            for c in b.cells:
+                c.source = f"image {k} {c.source}"
+        blocks += page.blocks
+    doc = Document(path=str(tmp_path / "pages"), form="image", blocks=blocks)
+    mark_doubtful(doc)
+    parsed = parse_document(doc)
+    got = {(c["table"], c["row"], c["column"]): c for c in parsed.cell_records()}
+    wrong = [w for w in out.expected.to_dict("records") if (c := got.get((w["table"], w["row"], w["column"])))
+             and c["status"] == "ok" and (pd.isna(w["value"]) or abs(c["value"] - w["value"]) > 1e-9)]
+    assert wrong == []
+    assert sum(c["status"] == "ok" for c in got.values()) >= 0.8 * len(out.expected)  # a seal over Table 3
