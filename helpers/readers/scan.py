@@ -203,13 +203,17 @@ def _deskew(img: np.ndarray) -> np.ndarray:
 
 
 def _binary(img: np.ndarray) -> np.ndarray:
-    """Ink: darker than its surroundings and dark in itself (a red seal, light in the red channel,
-    is neither a rule nor a mark, and a digit under it stays a mark of its own)."""
+    """Ink: pixels darker than their surroundings (thin grey rules of a 150 dpi scan included)."""
     import cv2
 
     gray = _gray(img)
-    local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
-    return np.where(gray < DARK, local, 0).astype(np.uint8)
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+
+
+def _dark(img: np.ndarray, binary: np.ndarray) -> np.ndarray:
+    """Marks: ink that is dark in itself; a red seal, light in the red channel, is no mark, and a
+    digit under it stays a mark of its own."""
+    return np.where(_gray(img) < DARK, binary, 0).astype(np.uint8)
 
 
 def _rules(binary: np.ndarray, to_pt: float) -> tuple[list[Rule], np.ndarray]:
@@ -260,6 +264,7 @@ def _page(img: np.ndarray, number: int, dpi: float, engine: str | None = None) -
     clean = np.repeat(_gray(img)[..., None], 3, axis=2)  # the red channel: a red seal fades out
     clean[cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0] = 255
     chars = _recognise(clean, engine)
+    binary = _dark(img, binary)
     binary[mask > 0] = 0
     h, w = binary.shape
     chars += _missed(clean, binary, rules, chars, to_pt, w * to_pt, h * to_pt, engine or default_engine())
@@ -482,6 +487,17 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
     def taken(key: str) -> bool:
         return key in ocr and key not in doubt and by_key[key]["status"] in ("ok", "inferred")
 
+    # Outside a ruled grid (an OCR'd line cut into columns) the column of a value is itself a
+    # reading: such a cell needs the higher confidence, every relation it is in must hold, and a
+    # blank there (nothing found in a column) is not taken as printed blank.
+    lined = {k for k in ocr if " line " in (by_key[k].get("source") or "")}
+    for key in lined:
+        c = by_key[key]
+        if key not in doubt and c["status"] == "blank":
+            doubt[key] = f"{ocr[key]:.0%} OCR, nothing read in this column of an OCR'd line"
+        elif key not in doubt and c["status"] in ("ok", "inferred", "placeholder") and ocr[key] < min_alone:
+            doubt[key] = f"{ocr[key]:.0%} OCR"
+
     while True:
         before = len(doubt)
         holds: set[int] = set()
@@ -498,8 +514,12 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
                     elif m in low:
                         low.discard(m)  # a failed relation: its weak reading no longer checks others
         for key in ocr:
-            if taken(key) and key in member_of and not holds.intersection(member_of[key]):
-                doubt[key] = f"{ocr[key]:.0%} OCR, no printed relation could check it"
+            if not taken(key) or key not in member_of:
+                continue
+            checked = holds.intersection(member_of[key])
+            if not checked or (key in lined and len(checked) < len(member_of[key])):
+                doubt[key] = f"{ocr[key]:.0%} OCR, no printed relation could check it" if not checked else \
+                    f"{ocr[key]:.0%} OCR, not every printed relation could check it"
         if len(doubt) == before:
             return doubt
 
@@ -530,7 +550,8 @@ def mark_doubtful(doc: Document) -> None:
         for cell in by_source.get(by_key[key]["source"], []):
             if id(cell) not in marked:
                 marked.add(id(cell))
-                cell.text += f" ({why})"
+                # a blank gets a dash before the bracket: " (62% …" alone would read as 62
+                cell.text = f"{cell.text if cell.text.strip() else '-'} ({why})"
 
 
 # ---------------------------------------------------------------------------------------------

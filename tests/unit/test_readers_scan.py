@@ -102,6 +102,10 @@ def test_doubtful_cells_low_confidence_and_failed_relations() -> None:
     signed[1]["raw"] = "+3"
     doubt = doubtful_cells(signed, "2019")
     assert doubt == {"table_2/admin_penalty/change": "99% OCR, sign not read"}
+    # outside a ruled grid (an OCR'd line cut into columns) a blank is not taken as printed blank
+    lined = _cells({"table_2/admin_penalty/value": (None, "blank", 0.99)})
+    lined[0]["source"] = "page 2 line 14 col 1 (OCR 99%)"
+    assert "nothing read in this column" in doubtful_cells(lined, "2021")["table_2/admin_penalty/value"]
 
 
 def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
