@@ -15,12 +15,12 @@ import random
 from typing import Any
 
 from . import Rendered, SynthReport
-from . import _date_text, _expected_rows, _frame, _grids, _headings, _rng, _texts, _title
+from . import _date_text, _expected_rows, _frame, _grids, _headings, _rng, _texts, _title, _words
+from ..template import get_template
 
 __all__ = ["SHEET_FORMS", "render_sheet"]
 
 SHEET_FORMS = ("xlsx", "xls", "et", "ods")
-_SECTION_SHEETS = {"proactive": "表二", "requests": "表三", "review": "表四"}
 
 
 def _value(text: str, kind: str) -> object:
@@ -42,9 +42,10 @@ def _xlsx(report: SynthReport, rng: random.Random, one_sheet: bool) -> bytes:
 
     texts = _texts(report, {"plus_sign": False})
     grids = _grids(report, {}, texts)
+    tables = {t.section: t.title for t in get_template(report.template).tables.values()}  # sheet names
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.title = "年报表格" if one_sheet else _SECTION_SHEETS["proactive"]
+    sheet.title = str(_words()["render"]["column"]) if one_sheet else tables["proactive"]
     row = 1
     sheet.cell(row, 1, _title(report, rng))
     headings = _headings()
@@ -52,7 +53,7 @@ def _xlsx(report: SynthReport, rng: random.Random, one_sheet: bool) -> bytes:
     for k, sid in enumerate(sections):
         grid = grids[sid]
         if k and not one_sheet:
-            sheet = book.create_sheet(_SECTION_SHEETS[sid])
+            sheet = book.create_sheet(tables[sid])
             row = 0
         row += 2 if one_sheet or k == 0 else 1
         sheet.cell(row, 1, headings[sid])
