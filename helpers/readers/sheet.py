@@ -26,7 +26,7 @@ NARRATIVE_CHARS = 60    # a cell this long is running text (a narrative paragrap
 
 
 def _text(value: object) -> str:
-    """A spreadsheet value as printed: whole numbers without `.0`, dates in Chinese."""
+    """A spreadsheet value as printed: whole numbers without `.0`, dates as ISO dates."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -38,7 +38,7 @@ def _text(value: object) -> str:
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date):
-        return f"{value.year}年{value.month}月{value.day}日"
+        return value.isoformat()  # the parser reads ISO dates as it reads printed ones
     if isinstance(value, dt.timedelta):
         return str(value)
     return str(value).strip()

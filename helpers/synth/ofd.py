@@ -13,7 +13,7 @@ import random
 import zipfile
 from typing import Any
 
-from . import Rendered, SynthReport, _rng, render
+from . import Rendered, SynthReport, _rng, _title, render
 
 __all__ = ["render_ofd"]
 
@@ -102,7 +102,7 @@ def render_ofd(report: SynthReport, rng: random.Random | int = 0, **pdf_options:
         pages = list(_pages("(generated)", pdf, {"glyphs": [], "unmapped": [], "images": []}))  # type: ignore[arg-type]
     finally:
         pdf.close()
-    title = f"{report.agency}{report.year}年政府信息公开工作年度报告"
+    title = _title(report, r)
     next_id = [2]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -116,8 +116,8 @@ def render_ofd(report: SynthReport, rng: random.Random | int = 0, **pdf_options:
             z.writestr(f"Doc_0/Pages/Page_{k}/Content.xml", _page_xml(page, next_id))
             page_refs.append(f'<ofd:Page ID="{k + 1000}" BaseLoc="Pages/Page_{k}/Content.xml"/>')
         z.writestr("Doc_0/PublicRes.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Res xmlns:ofd="{_NS}" '
-                                          'BaseLoc="Res"><ofd:Fonts><ofd:Font ID="2" FontName="宋体" '
-                                          'FamilyName="宋体"/></ofd:Fonts></ofd:Res>')
+                                          'BaseLoc="Res"><ofd:Fonts><ofd:Font ID="2" FontName="SimSun" '
+                                          'FamilyName="SimSun"/></ofd:Fonts></ofd:Res>')
         w, h = (pages[0].width, pages[0].height) if pages else (595.0, 842.0)
         z.writestr("Doc_0/Document.xml", f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{_NS}">'
                                          f"<ofd:CommonData><ofd:MaxUnitID>{next_id[0]}</ofd:MaxUnitID><ofd:PageArea>"

@@ -234,7 +234,7 @@ def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi
             else:
                 src = f"report_files/table{n}_{k + 1}.png"
                 files[src] = buf.getvalue()
-            out.append(f'<p><img src="{src}" alt="表{n}"></p>')
+            out.append(f'<p><img src="{src}" alt="table {n}"></p>')
         last = m.end()
     out.append(html[last:])
     meta = dict(pdf_out.meta)
