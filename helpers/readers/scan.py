@@ -375,12 +375,26 @@ def _cell_confidences(pages: list[_Page]) -> tuple[dict[str, float], set[str]]:
                 glyphs = cells.get(root, [])
                 if glyphs:
                     confs[source] = min(conf_of[id(g)] for g in glyphs)
+                    if _partly_read(page, glyphs, t.xs[i0], t.ys[j0], t.xs[i1 + 1], t.ys[j1 + 1]):
+                        confs[source] = 0.0  # marks beside the characters read: a digit or a decimal lost
                 elif _has_ink(page, t.xs[i0], t.ys[j0], t.xs[i1 + 1], t.ys[j1 + 1]):
                     inked.add(source)
         first_table += len(kept)
         for n, line in enumerate(_lines(free), start=1):
             confs[f"page {content.number} line {n}"] = min(conf_of[id(g)] for g in line)
     return confs, inked
+
+
+def _partly_read(page: _Page, glyphs: list[Glyph], x0: float, top: float, x1: float, bottom: float) -> bool:
+    """Whether a ruled cell shows marks well beyond the characters read in it (the reading is part
+    of what is printed: `4511` of `4511.17`)."""
+    s = 1 / page.to_pt
+    ink = _ink_box(page.binary, int(top * s) + 2, int(bottom * s) - 2, int(x0 * s) + 2, int(x1 * s) - 2)
+    if ink is None:
+        return False
+    gx0, gx1 = min(g.x0 for g in glyphs) * s, max(g.x1 for g in glyphs) * s
+    em = max(g.bottom - g.top for g in glyphs) * s
+    return ink[0] < gx0 - 0.6 * em or ink[2] > gx1 + 0.6 * em
 
 
 def _has_ink(page: _Page, x0: float, top: float, x1: float, bottom: float) -> bool:
@@ -545,13 +559,39 @@ def mark_doubtful(doc: Document) -> None:
         return
     cells = report.cell_records()
     by_key = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
-    marked: set[int] = set()
+    marks: dict[int, tuple[Cell, str]] = {}
     for key, why in doubtful_cells(cells, report.template).items():
         for cell in by_source.get(by_key[key]["source"], []):
-            if id(cell) not in marked:
-                marked.add(id(cell))
-                # a blank gets a dash before the bracket: " (62% …" alone would read as 62
-                cell.text = f"{cell.text if cell.text.strip() else '-'} ({why})"
+            marks.setdefault(id(cell), (cell, why))
+    for cells_ in by_source.values():  # a number with other marks in its cell: "4511:17", "12a"
+        for cell in cells_:
+            text = cell.text.strip()
+            if " table " in cell.source and _DIGIT.search(text) and not _CJK.search(text) and \
+                    not _CLEAN.fullmatch(text) and id(cell) not in marks:
+                marks[id(cell)] = (cell, f"{cell.source.rsplit('(OCR ', 1)[1].rstrip(')')} OCR, not a clean number")
+    for cell, why in marks.values():
+        _mark(cell, why)
+
+
+_DIGIT = re.compile(r"\d")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_CLEAN = re.compile(r"[+\-−－]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+\-−－]?\d+(?:\.\d+)?")
+_LEAD = re.compile(r"\s*[+\-−－]?\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def _mark(cell: Cell, why: str) -> None:
+    """Make a cell's text one value that is not a number: its leading number (or a dash) right
+    before a bracket that starts with a digit, the whole reading kept: `4511 (98% OCR, not a clean
+    number; read 4511:17)`. Text after the number ("4511:17") is never left before the bracket,
+    where the parser would stop at it and take 4511."""
+    text = cell.text.strip()
+    lead = _LEAD.match(text)
+    if lead and lead.end() == len(text):
+        cell.text = f"{text} ({why})"
+    elif lead:
+        cell.text = f"{lead.group(0).strip()} ({why}; read {text})"
+    else:
+        cell.text = f"{text or '-'} ({why})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from helpers import BrokenFile, NotAReport, NoTextLayer, read_report
 from helpers.document import Block, Cell, Document
 from helpers.parse import parse_document
 from helpers.read import read_document
-from helpers.readers.scan import INK_MARK, _binary, _deskew, _rules, doubtful_cells, ocr_confidence
+from helpers.readers.scan import INK_MARK, _binary, _deskew, _mark, _rules, doubtful_cells, ocr_confidence
 from helpers.synth import random_report
 from helpers.synth.scan import render_scan
 
@@ -111,6 +111,8 @@ def test_doubtful_cells_low_confidence_and_failed_relations() -> None:
 def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
     """The mark the OCR reader puts after a doubtful number makes the parser keep the reading in raw
     and report the cell unreadable (never the number alone)."""
+    garbled = Cell("4511:17", "x (OCR 98%)")
+    _mark(garbled, "98% OCR, not a clean number")  # the parser would stop at ':' and take 4511
     rows = [["行政许可", "12 (62% OCR)"], ["行政处罚", "7"], ["行政强制", "— (40% OCR)"],
             ["行政事业性收费", INK_MARK]]
     blocks = [Block([Cell("二、主动公开政府信息情况", "line 1")]),
@@ -125,6 +127,11 @@ def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
     assert cells.loc[("table_2", "admin_penalty", "value")]["value"] == 7
     assert cells.loc[("table_2", "admin_compulsion", "value")]["status"] == "unreadable"
     assert cells.loc[("table_2", "admin_fees", "value")]["status"] == "unreadable"  # marks, no text
+    blocks[2] = Block([Cell("行政处罚", "r"), Cell(garbled.text, "r (OCR 98%)")], table=True)
+    again = parse_document(Document(path="x.png", form="image", blocks=blocks)).cells.set_index(["table", "row",
+                                                                                                 "column"])
+    penalty = again.loc[("table_2", "admin_penalty", "value")]
+    assert penalty["status"] == "unreadable" and "4511:17" in penalty["raw"]
     assert ocr_confidence("page 1 line 3 (OCR 62%)") == pytest.approx(0.62)
     assert ocr_confidence("page 1 line 3") is None
 
