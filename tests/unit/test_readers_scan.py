@@ -127,10 +127,10 @@ def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
     assert cells.loc[("table_2", "admin_penalty", "value")]["value"] == 7
     assert cells.loc[("table_2", "admin_compulsion", "value")]["status"] == "unreadable"
     assert cells.loc[("table_2", "admin_fees", "value")]["status"] == "unreadable"  # marks, no text
-    blocks[2] = Block([Cell("行政处罚", "r"), Cell(garbled.text, "r (OCR 98%)")], table=True)
+    blocks[1] = Block([Cell("行政许可", "r"), Cell(garbled.text, "r (OCR 98%)")], table=True)
     again = parse_document(Document(path="x.png", form="image", blocks=blocks)).cells.set_index(["table", "row",
                                                                                                  "column"])
-    penalty = again.loc[("table_2", "admin_penalty", "value")]
+    penalty = again.loc[("table_2", "admin_licensing", "value")]
     assert penalty["status"] == "unreadable" and "4511:17" in penalty["raw"]
     assert ocr_confidence("page 1 line 3 (OCR 62%)") == pytest.approx(0.62)
     assert ocr_confidence("page 1 line 3") is None
