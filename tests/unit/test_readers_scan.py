@@ -61,7 +61,7 @@ def test_scan_round_trip_has_no_silently_wrong_cell(form: str, dpi: int, skew: f
     out = render_scan(report, seed, form=form, dpi=dpi, skew=skew, noise=0.001, jpeg=85)
     right, flagged, wrong, which = score(out, report)
     assert wrong == 0, which
-    assert right >= (0.6 if seed % 2 else 0.9) * len(out.expected), (right, flagged)
+    assert right >= (0.6 if seed % 2 else 0.85) * len(out.expected), (right, flagged)
 
 
 def _cells(rows: dict[str, tuple[float | None, str, float]]) -> list[dict]:  # type: ignore[type-arg]
