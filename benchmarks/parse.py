@@ -3,9 +3,10 @@
 Prints reports/s for the dev HTML pages of ../shared/corpus and for generated Word-export pages of
 real size (100–350 KB), and the ratio of our time to `lxml.html.fromstring`. Targets (issue 3):
 >= 200 reports/s; aim for <= 5x lxml. Then the DOCX and PDF figures of benchmarks/parse_docx_pdf.py
-(issue 4: >= 20 six-page PDFs/s). Every figure is printed beside benchmarks/baseline.json (the
-figures committed before the alignment work of issue 11, whose target is within 10% of them).
-Run: .venv/bin/python benchmarks/parse.py [--save-baseline]
+(issue 4: >= 20 six-page PDFs/s), and (issue 14) .doc through the warm LibreOffice converter (the
+cold first file, which starts LibreOffice, apart), .xlsx and OFD. Every figure is printed beside
+benchmarks/baseline.json (the figures committed before the alignment work of issue 11, whose target
+is within 10% of them). Run: .venv/bin/python benchmarks/parse.py [--save-baseline]
 """
 
 from __future__ import annotations
@@ -56,6 +57,49 @@ def bench(label: str, paths: list[Path]) -> None:
           f"({ours * 1000:6.2f} ms CPU), lxml.html.fromstring {bare * 1000:6.2f} ms, ratio {ours / bare:5.2f}x")
 
 
+def bench_forms() -> None:
+    """.doc (wall clock: the conversion runs in the LibreOffice process), .xlsx and OFD (CPU)."""
+    import shutil
+
+    from helpers.synth.ofd import render_ofd
+    from helpers.synth.sheet import render_sheet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = [random_report(k, template=["2019", "2021"][k % 2]) for k in range(6)]
+
+        def written(name: str, make) -> list[Path]:
+            paths = []
+            for k, r in enumerate(reports):
+                out = make(r, k)
+                paths.append(Path(tmp) / f"{name}{k}{out.suffix}")
+                paths[-1].write_bytes(out.data)
+            return paths
+
+        for label, make in (("generated .xlsx workbooks", lambda r, k: render_sheet(r, k, form="xlsx")),
+                            ("generated OFD packages", lambda r, k: render_ofd(r, k))):
+            paths = written(label[10:14], make)
+            ours = timed(read_report, paths)
+            print(f"{label:<34} {len(paths):>3} files: {1 / ours:8.1f} reports/s ({ours * 1000:6.2f} ms CPU)")
+        if shutil.which("soffice") is None:
+            print(".doc: LibreOffice not installed (scripts/system-deps.sh), skipped")
+            return
+        from helpers.readers import doc as docmod
+        from helpers.synth.doc import render_doc
+
+        paths = written("doc", render_doc)
+        docmod.converter().close()  # the first file below starts LibreOffice again: the cold figure
+        t0 = time.perf_counter()
+        read_report(paths[0])
+        cold = time.perf_counter() - t0
+        n, t0 = 0, time.perf_counter()
+        while n < 12 or time.perf_counter() - t0 < 3:
+            read_report(paths[n % len(paths)])
+            n += 1
+        warm = (time.perf_counter() - t0) / n
+        print(f"{'generated .doc (LibreOffice warm)':<34} {len(paths):>3} files: {1 / warm:8.1f} reports/s "
+              f"({warm * 1000:6.1f} ms wall); cold first file {cold:.2f} s (starts LibreOffice)")
+
+
 def main() -> None:
     dev = sorted(CORPUS.glob("*/report.html"))
     if dev:
@@ -72,6 +116,8 @@ def main() -> None:
             p.write_bytes(out.data)
             paths.append(p)
         bench("generated Word-export pages", paths)
+    print()
+    bench_forms()
     print()
     import parse_docx_pdf  # the DOCX and PDF figures (same folder)
 

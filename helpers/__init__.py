@@ -17,13 +17,13 @@ _LAZY = {
     "ingest": "store", "open_store": "store", "get_template": "template", "get_rules": "validate",
     "validate": "validate",
 }
-_ERRORS = ("BriefError", "BrokenFile", "EmptyFile", "FileTooLarge", "NoTablesFound", "NoTextLayer", "NotAReport",
+_ERRORS = ("BriefError", "BrokenFile", "ConversionFailed", "EmptyFile", "FileTooLarge", "NoTablesFound", "NoTextLayer", "NotAReport",
            "OgiError", "ReportError", "StoreError", "TemplateError", "UndecodableText", "UnsupportedForm")
 _LAZY.update({name: "errors" for name in _ERRORS})
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .copies import find_copies
-    from .errors import (BriefError, BrokenFile, EmptyFile, FileTooLarge, NoTablesFound, NoTextLayer, NotAReport,
+    from .errors import (BriefError, BrokenFile, ConversionFailed, EmptyFile, FileTooLarge, NoTablesFound, NoTextLayer, NotAReport,
                          OgiError, ReportError, StoreError, TemplateError, UndecodableText, UnsupportedForm)
     from .export import export_store
     from .metrics import (aggregate_metrics, flag_outliers, metric_definitions, panel, panel_table, rank,
@@ -68,6 +68,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BriefError",
     "BrokenFile",
+    "ConversionFailed",
     "Corpus",
     "EmptyFile",
     "FileTooLarge",

@@ -9,7 +9,8 @@
     │   ├── UnsupportedForm         binary or a format we do not read
     │   ├── UndecodableText         no encoding gives readable text
     │   ├── BrokenFile              a DOCX/PDF container that its library cannot open
-    │   ├── NoTextLayer             a PDF with no text (scanned): OCR it first
+    │   ├── NoTextLayer             a scan or image with OCR turned off (--no-ocr)
+    │   ├── ConversionFailed        LibreOffice could not convert an old Word/WPS file in time
     │   ├── NotAReport              readable, but not an annual report
     │   └── NoTablesFound           a report whose statistical tables are not there
     ├── TemplateError               a template YAML file is missing or malformed
@@ -27,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "BriefError",
     "BrokenFile",
+    "ConversionFailed",
     "EmptyFile",
     "FileTooLarge",
     "FileUnreadable",
@@ -83,7 +85,7 @@ class EmptyFile(ReportError):
 
 
 class UnsupportedForm(ReportError):
-    hint = "ogi reads text, HTML, DOCX and PDF reports"
+    hint = "ogi reads text, HTML, Word (DOCX, DOC, WPS), PDF, scans and images, spreadsheets and OFD reports"
 
 
 class NotARegularFile(UnsupportedForm):
@@ -99,7 +101,11 @@ class BrokenFile(ReportError):
 
 
 class NoTextLayer(ReportError):
-    hint = "the PDF is a scan without a text layer; run OCR on it first"
+    hint = "the file is a scan or image without a text layer; run without --no-ocr to read it by OCR"
+
+
+class ConversionFailed(ReportError):
+    hint = "open the file in Word or WPS and save it as .docx"
 
 
 class NotAReport(ReportError):

@@ -42,11 +42,16 @@ def test_binary_file_is_an_error(tmp_path: Path) -> None:
     assert str(p) in str(exc.value) and "binary" in str(exc.value)
 
 
-def test_image_is_an_error(tmp_path: Path) -> None:
+def test_broken_image_is_an_error(tmp_path: Path) -> None:
+    from helpers import BrokenFile, NoTextLayer
+    from helpers.read import read_document
+
     p = tmp_path / "scan.png"
     p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
-    with pytest.raises(UnsupportedForm):
+    with pytest.raises(BrokenFile, match="scan.png"):  # images are read by OCR, this one is not an image
         read_report(p)
+    with pytest.raises(NoTextLayer, match="scan.png"):  # --no-ocr
+        read_document(p, ocr=False)
 
 
 def test_unrelated_html_page_is_not_a_report(tmp_path: Path) -> None:
