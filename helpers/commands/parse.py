@@ -21,6 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table",
                    help="table: aligned for the terminal; csv: one line per cell with the file's path; json: the "
                         "report and its cells (default table)")
+    p.add_argument("--no-ocr", action="store_true",
+                   help="do not read scans and images by OCR (they are then NoTextLayer errors)")
     p.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
                    help=f"refuse files larger than this many bytes (default {DEFAULT_MAX_BYTES})")
     p.set_defaults(func=run)
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            report = read_report(path, max_bytes=args.max_bytes)
+            report = read_report(path, max_bytes=args.max_bytes, ocr=not args.no_ocr)
         except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
             failed += 1
             results.append(failure_record(path, exc))

@@ -49,7 +49,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the corpus and print a one-line summary per year."""
-    from ..synth import FORMS, write_corpus
+    from ..synth import ALL_FORMS as FORMS
+    from ..synth import write_corpus
 
     unknown = [f for f in args.forms if f not in FORMS]
     if unknown:

@@ -72,10 +72,11 @@ def parse_document(doc: Document) -> Report:
                   notes=notes, **meta)
 
 
-def read_report(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Report:
-    """Read and parse one report file (text, HTML, DOCX or PDF) into a `Report`.
+def read_report(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES, ocr: bool = True) -> Report:
+    """Read and parse one report file (any form `helpers.read` takes) into a `Report`.
 
+    With `ocr` (the default) scans and images are read by OCR; without it they raise `NoTextLayer`.
     Raises a `ReportError` subclass naming the file when it cannot be read as a report.
     """
-    doc = read_document(Path(path), max_bytes=max_bytes)
+    doc = read_document(Path(path), max_bytes=max_bytes, ocr=ocr)
     return parse_document(doc)

@@ -17,7 +17,7 @@ the layout families of real publishers, site.py a government site family.
 from __future__ import annotations
 
 from .corpus import BAD_KINDS, MANIFEST_COLUMNS, write_corpus  # noqa: F401
-from .forms import render  # noqa: F401
+from .forms import ALL_FORMS, OTHER_FORMS, render  # noqa: F401
 from .grids import (  # noqa: F401
     _G,
     _cont,

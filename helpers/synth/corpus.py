@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..template import common, get_template
-from .forms import render
+from .forms import ALL_FORMS, render
 from .model import (
-    FORMS,
     Rendered,
     SynthReport,
     _is_number,
@@ -78,9 +77,9 @@ def write_corpus(out_dir: str | os.PathLike[str], *, reports: int, years: list[i
     """
     if reports < 0 or not years or not forms:
         raise ValueError("write_corpus needs reports >= 0, at least one year and at least one form")
-    bad_forms = [f for f in forms if f not in FORMS]
+    bad_forms = [f for f in forms if f not in ALL_FORMS]
     if bad_forms:
-        raise ValueError(f"unknown form(s) {', '.join(bad_forms)}; choose from {', '.join(FORMS)}")
+        raise ValueError(f"unknown form(s) {', '.join(bad_forms)}; choose from {', '.join(ALL_FORMS)}")
     rng = random.Random(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

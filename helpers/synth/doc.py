@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from . import Rendered, SynthReport, _rng, render
+from .forms import render
+from .model import Rendered, SynthReport, _rng
 
 __all__ = ["DOC_FORMS", "render_doc"]
 

@@ -50,10 +50,41 @@ _RENDERERS: dict[str, Callable[[SynthReport, random.Random, dict[str, Any]], tup
     "text": _render_text, "flat": _render_flat, "markdown": _render_markdown, "html": _render_html,
     "docx": _render_docx, "pdf": _render_pdf,
 }
+# The forms rendered through the text-layer ones (issue 14): scans and images by OCR, old Word and WPS
+# through LibreOffice, spreadsheets, OFD. Each renderer lives in its own module (scan, doc, sheet,
+# ofd), imported on use; their options are their functions' keyword arguments.
+SCAN_FORMS = ("pdf-scan", "tiff", "png", "jpeg")
+DOC_FORMS = ("doc", "wps")
+SHEET_FORMS = ("xlsx", "xls", "et", "ods")
+OTHER_FORMS = (*SCAN_FORMS, "html-images", *DOC_FORMS, *SHEET_FORMS, "ofd")
+ALL_FORMS = (*FORMS, *OTHER_FORMS)
+
+
+def _render_other(report: SynthReport, form: str, rng: random.Random | int, options: dict[str, Any]) -> Rendered:
+    """One of OTHER_FORMS, by its own module's renderer."""
+    if form in SCAN_FORMS:
+        from .scan import render_scan
+
+        return render_scan(report, rng, form=form, **options)
+    if form == "html-images":
+        from .scan import render_html_images
+
+        return render_html_images(report, rng, **options)
+    if form in DOC_FORMS:
+        from .doc import render_doc
+
+        return render_doc(report, rng, form=form, **options)
+    if form in SHEET_FORMS:
+        from .sheet import render_sheet
+
+        return render_sheet(report, rng, form=form, **options)
+    from .ofd import render_ofd
+
+    return render_ofd(report, rng, **options)
 
 
 def render(report: SynthReport, form: str, *, rng: random.Random | int = 0, **options: Any) -> Rendered:
-    """Write `report` in `form` (one of FORMS) and say what a correct parser reads from it.
+    """Write `report` in `form` (one of ALL_FORMS) and say what a correct parser reads from it.
 
     Options not given are drawn from `rng`, so one seed gives one layout. Per form:
     text: title, bookmarks (share of labels), split_total (总/计 over two lines), plus_sign;
@@ -67,10 +98,13 @@ def render(report: SynthReport, form: str, *, rng: random.Random | int = 0, **op
     box, no inner vertical rules; "partial": the frame and one vertical rule after the first column;
     "none": borderless).
     `expected` has one row per template cell (value, status, raw as a correct parser gives them)
-    plus the unknown rows where the form can show them (all but flat).
+    plus the unknown rows where the form can show them (all but flat). OTHER_FORMS take their own
+    renderer's options (helpers/synth/scan.py, doc.py, sheet.py, ofd.py).
     """
+    if form in OTHER_FORMS:
+        return _render_other(report, form, rng, options)
     if form not in _RENDERERS:
-        raise ValueError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
+        raise ValueError(f"unknown form {form!r}; choose one of {', '.join(ALL_FORMS)}")
     r = _rng(rng)
     known = _OPTIONS[form]
     unknown_opts = set(options) - set(known)

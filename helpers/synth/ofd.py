@@ -13,7 +13,9 @@ import random
 import zipfile
 from typing import Any
 
-from . import Rendered, SynthReport, _rng, _title, render
+from .forms import render
+from .grids import _title
+from .model import Rendered, SynthReport, _rng
 
 __all__ = ["render_ofd"]
 

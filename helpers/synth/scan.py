@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import Rendered, SynthReport, _headings, _rng, render
+from .forms import render
+from .grids import _headings
+from .model import Rendered, SynthReport, _rng
 
 __all__ = ["DEGRADATIONS", "SCAN_FORMS", "render_html_images", "render_scan"]
 

@@ -14,9 +14,9 @@ import io
 import random
 from typing import Any
 
-from . import Rendered, SynthReport
-from . import _date_text, _expected_rows, _frame, _grids, _headings, _rng, _texts, _title, _words
 from ..template import get_template
+from .grids import _date_text, _expected_rows, _frame, _grids, _headings, _texts, _title
+from .model import Rendered, SynthReport, _rng, _words
 
 __all__ = ["SHEET_FORMS", "render_sheet"]
 
