@@ -25,7 +25,7 @@ from ..template import Row, Table, common, normalize
 from .locate import Pos, _View
 from .values import _Token
 
-__all__ = ["Alignment", "align_rows", "fuzzy_hits", "label_evidence"]
+__all__ = ["Alignment", "align_rows", "fuzzy_hits", "label_evidence", "resembles"]
 
 
 @lru_cache(maxsize=None)
@@ -113,7 +113,7 @@ def _label_like(text: str) -> bool:
     return len(_core(text)) >= 2
 
 
-def _resembles(table: Table, text: str, row: Row) -> bool:
+def resembles(table: Table, text: str, row: Row) -> bool:
     """True if `text` is a printed form of `row`'s label: its best match, with the margin."""
     best, score, margin = _best_rows(table, text)
     s = _settings()
@@ -144,7 +144,7 @@ def fuzzy_hits(view: _View, table: Table, region: tuple[Pos, Pos],
         for ci in range(max(lo, start[0]), hi):
             if ci in used or not _label_like(view.norm[ci]):
                 continue
-            if _resembles(table, view.norm[ci], row):
+            if resembles(table, view.norm[ci], row):
                 m = _WHOLE.match(view.norm[ci])
                 assert m is not None
                 out.append((row, (ci, m)))
@@ -169,7 +169,7 @@ def label_evidence(view: _View, table: Table, region: tuple[Pos, Pos], row: Row)
         if not _label_like(text):
             prev = ""
             continue
-        if row.pattern.search(text) or (prev and row.pattern.search(prev + text)) or _resembles(table, text, row):
+        if row.pattern.search(text) or (prev and row.pattern.search(prev + text)) or resembles(table, text, row):
             return True
         prev = text
     return False

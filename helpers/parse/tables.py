@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..template import Row, Table, Template, normalize
-from .align import ValueRow, align_rows, fuzzy_hits, label_evidence
+from .align import ValueRow, align_rows, fuzzy_hits, label_evidence, resembles
 from .locate import Pos, _find, _View
 from .rows import _anchored_hits, _band_hits, _collect, _match_rows
 from .values import _assign, _cell, _classify, _flat_tokens, _Token
@@ -225,8 +225,10 @@ def _children(table: Table, group: Row) -> list[Row]:
     return out
 
 
-def _value_rows(view: _View, region: tuple[Pos, Pos], skip: set[int]) -> list[ValueRow]:
-    """Blocks of the region that hold printed values only (no label text), in printed order."""
+def _value_rows(view: _View, table: Table, region: tuple[Pos, Pos], skip: set[int]) -> list[ValueRow]:
+    """Blocks of the region that hold printed values and no row's label, in printed order. Text
+    before the values that names no data row (the glyphs of a vertical group label, "无法提供 作") is
+    left out; a block with any data row's label is no value row."""
     start, end = region
     stop = min(end[0], len(view.norm) - 1)
     out: list[ValueRow] = []
@@ -236,6 +238,8 @@ def _value_rows(view: _View, region: tuple[Pos, Pos], skip: set[int]) -> list[Va
         ci = cis[-1] + 1
         if any(c in skip for c in cis):
             continue
+        while len(cis) > 1 and _classify(view.raw[cis[0]]) is None and not _names_a_row(view, table, cis[0]):
+            cis = cis[1:]
         tokens = _value_cells(view, cis)
         if tokens and any(t.kind != "blank" for t in tokens):
             out.append(ValueRow(tokens, cis[0], cis[-1]))
@@ -286,7 +290,7 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
             else:
                 plan.absent[row.key] = "label printed with no values beside it"
     skip = {ci for ci in range(len(view.block)) if view.block[ci] in hit_blocks} | used
-    value_rows = _value_rows(view, region, skip)
+    value_rows = _value_rows(view, table, region, skip)
     # A label standing alone, the one value row right below it, then another label or the table's
     # end: that row is the label's (the layout of a one-cell-per-line export).
     loose_cells = {ci for _, ci in loose}
@@ -422,6 +426,12 @@ def _grid_col(view: _View, ci: int, k: int) -> int:
     """A cell's column in its table's grid: from the reader's provenance when it says, else its place."""
     m = _GRID_COL.search(view.source[ci])
     return int(m.group(1)) if m else k
+
+
+def _names_a_row(view: _View, table: Table, ci: int) -> bool:
+    """True if cell `ci` holds a data row's label (its keyword, or a text that resembles it best)."""
+    text = view.norm[ci]
+    return any(row.pattern.search(text) or resembles(table, text, row) for row in table.data_rows)
 
 
 def _next_block(view: _View, ci: int) -> int:
