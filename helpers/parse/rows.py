@@ -39,10 +39,50 @@ def _find_label(view: _View, table: Table, row: Row, start: Pos, end: Pos) -> tu
         text = view.norm[ci]
         lo, hi = max(0, m.start() - 40), min(len(text), m.end() + 40)
         if not any(n.start() <= m.start() and m.end() <= n.end() and n.end() - n.start() > m.end() - m.start()
-                   for other in _containers(table, row) for n in other.pattern.finditer(text, lo, hi)):
+                   for other in _containers(table, row) for n in other.pattern.finditer(text, lo, hi)) \
+                and not _other_numbering(text, m, table, row):
             return hit
         pos = (ci, m.end())
     return None
+
+
+_NUMBERING = re.compile(r"[(\[]\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*[)\]]|(\d{1,2})\s*[.、,]|([一二三四五六七八九十]{1,3})\s*、")
+_NUMERALS = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
+
+
+def _numeral(text: str) -> int | None:
+    """The value of a printed row number: 3, 三, 十二."""
+    if text.isdigit():
+        return int(text)
+    if len(text) == 1:
+        return _NUMERALS.get(text)
+    if text.startswith("十"):
+        return 10 + (_NUMERALS.get(text[1:], 0) if len(text) > 1 else 0)
+    if len(text) >= 2 and text[1] == "十":
+        return _NUMERALS.get(text[0], 0) * 10 + (_NUMERALS.get(text[2:], 0) if len(text) > 2 else 0)
+    return None
+
+
+def _other_numbering(text: str, m: re.Match[str], table: Table, row: Row) -> bool:
+    """True if the numbering printed last before a keyword hit is another row's ("（九）移交信访渠道"
+    is not 1.信访举报投诉类申请): a row number of another value names another row, unless another
+    row's label stands between it and the keyword (the group's "（三）不予公开 ①属于国家秘密")."""
+    if not row.number:
+        return False
+    want = _numeral(row.number.strip("（）()"))
+    last = None
+    for n in _NUMBERING.finditer(text, max(0, m.start() - 24), m.end()):
+        last = n
+    if last is None or want is None:
+        return False
+    between = text[last.end():m.end()]
+    if any(other is not row and other.pattern.search(between) for other in table.rows):
+        return False
+    printed = next(g for g in last.groups() if g)
+    if printed.isdigit():  # digits run on from the values before ("…10000015.属于"): 5 or 15
+        return want not in {int(printed), int(printed[-1])}
+    got = _numeral(printed)
+    return got is not None and got != want
 
 
 def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:

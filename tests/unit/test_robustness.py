@@ -51,7 +51,7 @@ def _assert_right(out: Rendered, got: tuple[pd.DataFrame, Report], what: str) ->
 
 # Known misses of today's parser (issue 11 in progress): a list that only shrinks. strict=True: a
 # case that starts passing fails here until it is taken off the list.
-KNOWN = {"cuts-html", "detached-markdown", "duplicate-text", "labels-flat",
+KNOWN = {"cuts-html", "duplicate-text", "labels-flat",
          "spaces-flat"}
 KNOWN_COMBINATIONS = {1, 6}
 
