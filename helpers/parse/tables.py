@@ -248,8 +248,8 @@ def _value_rows(view: _View, table: Table, region: tuple[Pos, Pos], skip: set[in
 
 def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[Any], widths: dict[str, int],
                used: set[int]) -> _Plan:
-    """Decide each data row's values: those printed beside its label (an anchor), else the one value
-    row right below a label that stands alone, else what alignment by order and counts allows."""
+    """Decide each data row's values: those printed beside its label (an anchor), else what alignment
+    by label, order and counts allows (parse/align.py); never a value row by proximity alone."""
     plan = _Plan()
     data = {row.key for row in table.data_rows}
     hit_blocks = {view.block[hit[0]] for _, hit in hits}
@@ -296,22 +296,6 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
     open_widths = {k: w for k, w in widths.items() if k not in plan.tokens and k not in plan.hybrid}
     anchors.sort(key=lambda a: a[1])
     aligned = align_rows(view, table, region, anchors, value_rows, open_widths, labelled)
-    if aligned.unsure:
-        # Only where order and counts leave rows unplaced: a label standing alone, the one value row
-        # right below it, then another label or the table's end, is that label's row (the layout of
-        # a one-cell-per-line export); the rest is aligned again around those pairs.
-        pairs = _label_pairs(view, table, [(r, ci) for r, ci in loose if r.key in aligned.unsure], value_rows,
-                             widths, {ci for _, ci in loose})
-        if pairs:
-            for row, ci, v in pairs:
-                plan.tokens[row.key] = (v.tokens, "ok", "")
-                anchors.append((row, ci, v.last))
-                value_rows.remove(v)
-                used |= set(range(v.first, v.last + 1))
-                open_widths.pop(row.key, None)
-                labelled.discard(row.key)
-            anchors.sort(key=lambda a: a[1])
-            aligned = align_rows(view, table, region, anchors, value_rows, open_widths, labelled)
     for key, (tokens, cap, how) in aligned.placed.items():
         plan.tokens[key] = (tokens, cap, how)
         plan.unsure.pop(key, None)
@@ -426,27 +410,6 @@ def _names_a_row(view: _View, table: Table, ci: int) -> bool:
     """True if cell `ci` holds a data row's label (its keyword, or a text that resembles it best)."""
     text = view.norm[ci]
     return any(row.pattern.search(text) or resembles(table, text, row) for row in table.data_rows)
-
-
-def _label_pairs(view: _View, table: Table, loose: list[tuple[Row, int]], value_rows: list[ValueRow],
-                 widths: dict[str, int], loose_cells: set[int]) -> list[tuple[Row, int, ValueRow]]:
-    """Labels that stand alone in their block with exactly one value row of their width right below,
-    followed by no other value row: (row, label cell, value row)."""
-    out = []
-    for row, ci in loose:
-        below = [v for v in value_rows if v.first > ci]
-        if not below or below[0].width != widths[row.key]:
-            continue
-        v = below[0]
-        block_ok = view.block[v.first] == _next_block(view, ci)
-        alone = len(below) == 1 or view.block[below[1].first] != _next_block(view, v.last)
-        block = [c for c in range(ci - 1, -1, -1) if view.block[c] == view.block[ci]] + \
-            [c for c in range(ci + 1, v.first) if view.block[c] == view.block[ci]]
-        # another row's label anywhere in the label's block (two labels, one value row): not this one's
-        rival = any(_labels_other_row(view, table, c, row) or c in loose_cells for c in block)
-        if block_ok and alone and not rival and all(v is not w for _, _, w in out):
-            out.append((row, ci, v))
-    return out
 
 
 def _next_block(view: _View, ci: int) -> int:
