@@ -169,7 +169,11 @@ def label_evidence(view: _View, table: Table, region: tuple[Pos, Pos], row: Row)
         if not _label_like(text):
             prev = ""
             continue
-        if row.pattern.search(text) or (prev and row.pattern.search(prev + text)) or resembles(table, text, row):
+        # the keyword counts only in a text whose closest label is this row's (其他 in 法人或其他组织 or
+        # in 其他法律行政法规禁止公开 is no evidence for 3.其他)
+        keyword = (row.pattern.search(text) and _best_rows(table, text)[0] is row) or \
+            (prev and row.pattern.search(prev + text) and _best_rows(table, prev + text)[0] is row)
+        if keyword or resembles(table, text, row):
             return True
         prev = text
     return False

@@ -238,7 +238,7 @@ def _value_rows(view: _View, table: Table, region: tuple[Pos, Pos], skip: set[in
         ci = cis[-1] + 1
         if any(c in skip for c in cis):
             continue
-        while len(cis) > 1 and _classify(view.raw[cis[0]]) is None and not _names_a_row(view, table, cis[0]):
+        while len(cis) > 1 and _glyphs(view, table, cis[0]):
             cis = cis[1:]
         tokens = _value_cells(view, cis)
         if tokens and any(t.kind != "blank" for t in tokens):
@@ -406,10 +406,16 @@ def _grid_col(view: _View, ci: int, k: int) -> int:
     return int(m.group(1)) if m else k
 
 
-def _names_a_row(view: _View, table: Table, ci: int) -> bool:
-    """True if cell `ci` holds a data row's label (its keyword, or a text that resembles it best)."""
+def _glyphs(view: _View, table: Table, ci: int) -> bool:
+    """True if cell `ci` is a few glyphs of a vertical group label ("无法提供 作", "度办"): short text,
+    no row numbering, no value, and no data row's label; a numbered label ("（八）正在补正中") is a row."""
     text = view.norm[ci]
-    return any(row.pattern.search(text) or resembles(table, text, row) for row in table.data_rows)
+    if _classify(view.raw[ci]) is not None or _ROW_NUMBER.search(text) or len(_SPACE.sub("", text)) > 8:
+        return False
+    return not any(row.pattern.search(text) or resembles(table, text, row) for row in table.data_rows)
+
+
+_ROW_NUMBER = re.compile(r"[(\[]\s*(?:[一二三四五六七八九十]{1,3}|\d{1,2})\s*[)\]]|\d{1,2}\s*[.、]|[一二三四五六七八九十]{1,3}\s*、")
 
 
 def _next_block(view: _View, ci: int) -> int:
