@@ -75,14 +75,16 @@ def _other_numbering(text: str, m: re.Match[str], table: Table, row: Row) -> boo
         last = n
     if last is None or want is None:
         return False
-    between = text[last.end():m.end()]
-    if any(other is not row and other.pattern.search(between) for other in table.rows):
-        return False
     printed = next(g for g in last.groups() if g)
     if printed.isdigit():  # digits run on from the values before ("…10000015.属于"): 5 or 15
-        return want not in {int(printed), int(printed[-1])}
-    got = _numeral(printed)
-    return got is not None and got != want
+        other = want not in {int(printed), int(printed[-1])}
+    else:
+        got = _numeral(printed)
+        other = got is not None and got != want
+    if not other:
+        return False
+    between = text[last.end():m.end()]
+    return not any(r is not row and r.pattern.search(between) for r in table.rows)
 
 
 def _match_rows(view: _View, table: Table, region: tuple[Pos, Pos]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
