@@ -176,7 +176,7 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
             if tokens or not below:
                 break
             value_block = view.block[j]
-        if _ROW_NUMBERING.match(view.norm[j]):
+        if _ROW_NUMBERING.match(view.norm[j]) or _NUMBERING_INSIDE.search(view.norm[j]):
             break
         hi = limit[1] if j == limit[0] else len(view.norm[j])
         if hi <= 0 and j == limit[0]:
@@ -200,6 +200,8 @@ def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[
 
 # A cell that begins with a row's numbering and its label: the next row, not a value.
 _ROW_NUMBERING = re.compile(r"\s*(?:[(\[]\s*(?:[一二三四五六七八九十]{1,2}|\d{1,2})\s*[)\]]|\d{1,2}\s*[.、,]|[一二三四五六七八九十]{1,2}\s*、)\s*[\u4e00-\u9fff]")
+# A row's numbering after glyphs of a vertical label ("度办2.其他法律…"): label text, never a value.
+_NUMBERING_INSIDE = re.compile(r"^[^\d]*?[\u4e00-\u9fff]\s*\d{1,2}\s*[.、]\s*[\u4e00-\u9fff]")
 # A placeholder-like character printed right against the label (no space): part of the label.
 _GLUED = re.compile(r"[^\s\d]")
 

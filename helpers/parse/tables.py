@@ -209,9 +209,14 @@ def _fit(tokens: list[_Token], width: int) -> list[_Token] | None:
     if extra > 0 and all(x.kind == "blank" for x in t[:extra]) and all(x.kind != "blank" for x in rest) \
             and len({x.source for x in rest}) == len(rest):  # each value a cell of its own, none run together
         t = t[extra:]
-    if len(t) == width or (len(t) == 1 and t[0].run and width > 1):
+    if len(t) == width or (len(t) == 1 and t[0].run and width > 1 and _digits(t[0].text) >= width):
         return t
     return None
+
+
+def _digits(text: str) -> int:
+    """How many digits a printed run holds (a run of fewer digits than columns is no row)."""
+    return sum(ch.isdigit() for ch in normalize(text))
 
 
 def _children(table: Table, group: Row) -> list[Row]:

@@ -58,6 +58,13 @@ def _flat_tokens(raw: str, norm: str, source: str, whole: bool = False) -> list[
             break
         nm = v["number"].match(norm, pos)
         if nm and nm.group("int"):
+            end = nm.end()
+            if _NUMBERING_AFTER.match(norm, end) and not nm.group("frac") and not nm.group("sign"):
+                # the run ends in the next row's numbering ("…0200020" + "7.属于…"): that digit is not a value
+                if len(nm.group("int")) > 1:
+                    out.append(_Token(raw[pos:end - 1], source, "number", run=True))
+                pos = end - 1
+                break
             text = raw[pos:nm.end()]
             if nm.group("sign") and out and out[-1].kind == "number" and not raw[pos - 1].isspace() \
                     and re.fullmatch(r"[\d.+-]+", normalize(out[-1].text)):
@@ -80,6 +87,8 @@ def _flat_tokens(raw: str, norm: str, source: str, whole: bool = False) -> list[
     return out
 
 
+# A row's numbering right after a digit run: "." or "、" and then the label's first character.
+_NUMBERING_AFTER = re.compile(r"[.、]\s*[\u4e00-\u9fff]")
 # After the values: a separator or an opening bracket, then a digit ("5、8", "(5)8"); a remark in
 # words ("12（含3件）") or the next label is not a joined number.
 _JOINED = re.compile(r"\s*(?:[、,;/+~。)\]]\s*|\(\s*)\d")
