@@ -210,6 +210,16 @@ _GLUED = re.compile(r"[^\s\d]")
 _LATE_TEXT = re.compile(r"\s*[^\d\s+-][^\d]*\d")
 
 
+def _every_label(view: _View, table: Table, row: Row, region: tuple[Pos, Pos]) -> list[tuple[int, re.Match[str]]]:
+    """Every hit of a row's label in the region, in printed order."""
+    seen = []
+    pos, end = region
+    while (hit := _find_label(view, table, row, pos, end)) is not None:
+        seen.append(hit)
+        pos = (hit[0], hit[1].end())
+    return seen
+
+
 def _band_hits(view: _View, table: Table, region: tuple[Pos, Pos],
                hits: list[tuple[Row, tuple[int, re.Match[str]]]]) -> list[tuple[Row, tuple[int, re.Match[str]]]]:
     """Rows of a banded table (Table 2) printed out of the template's order: a band's label found
@@ -220,11 +230,7 @@ def _band_hits(view: _View, table: Table, region: tuple[Pos, Pos],
     for row in table.data_rows:
         if row.key in found or not row.band:
             continue
-        seen = []
-        pos, end = region
-        while (hit := _find_label(view, table, row, pos, end)) is not None:
-            seen.append(hit)
-            pos = (hit[0], hit[1].end())
+        seen = _every_label(view, table, row, region)
         fresh = [h for h in seen if h[0] not in taken]
         if len(seen) == 1 and len(fresh) == 1:
             out.append((row, fresh[0]))
@@ -243,13 +249,9 @@ def _anchored_hits(view: _View, table: Table, region: tuple[Pos, Pos],
     for row in table.data_rows:
         if row.key in found:
             continue
-        seen = []
-        pos, end = region
-        while (hit := _find_label(view, table, row, pos, end)) is not None:
-            seen.append(hit)
-            pos = (hit[0], hit[1].end())
+        seen = _every_label(view, table, row, region)
         with_values = [h for h in seen if h[0] not in taken and view.block[h[0]] in view.table_blocks
-                       and _collect(view, h, end, set(), below=False)]
+                       and _collect(view, h, region[1], set(), below=False)]
         if len(seen) == 1 and len(with_values) == 1:
             out.append((row, with_values[0]))
             taken.add(with_values[0][0])
