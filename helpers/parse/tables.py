@@ -294,11 +294,13 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
                 consumed |= took
             else:
                 plan.absent[row.key] = "label printed with no values beside it"
+    open_widths = {k: w for k, w in widths.items() if k not in plan.tokens and k not in plan.hybrid}
+    if not open_widths:  # every row read beside its label: nothing to align
+        return plan
     skip = {ci for ci in range(len(view.block)) if view.block[ci] in hit_blocks} | used
     value_rows = _value_rows(view, table, region, skip)
     labelled = {row.key for row in table.data_rows if row.key not in plan.tokens and
                 (row.key in {r.key for r, _ in loose} or label_evidence(view, table, region, row))}
-    open_widths = {k: w for k, w in widths.items() if k not in plan.tokens and k not in plan.hybrid}
     anchors.sort(key=lambda a: a[1])
     aligned = align_rows(view, table, region, anchors, value_rows, open_widths, labelled)
     for key, (tokens, cap, how) in aligned.placed.items():
