@@ -661,8 +661,9 @@ def _missing_column_rules(cells: dict[int, list[Glyph]]) -> bool:
     return False
 
 
-def _page_items(page: PageContent, first_table: int) -> tuple[list[_Item], int]:
-    """A page's blocks in reading order (and how many tables it held)."""
+def _glyphs_by_table(page: PageContent) -> tuple[list[tuple[_Table, dict[int, list[Glyph]]]], list[Glyph]]:
+    """The page's ruled tables with the glyphs of each grid cell, and the glyphs outside them (a
+    table whose cells hold text across missing column rules is read as free lines, borderless)."""
     tables = _tables(page.rules, page.width, page.height)
     free: list[Glyph] = []
     owned: list[dict[int, list[Glyph]]] = [{} for _ in tables]
@@ -681,6 +682,12 @@ def _page_items(page: PageContent, first_table: int) -> tuple[list[_Item], int]:
             free += [g for glyphs in cells.values() for g in glyphs]  # read it as a borderless table
         else:
             kept.append((t, cells))
+    return kept, free
+
+
+def _page_items(page: PageContent, first_table: int) -> tuple[list[_Item], int]:
+    """A page's blocks in reading order (and how many tables it held)."""
+    kept, free = _glyphs_by_table(page)
     tables = [t for t, _ in kept]
     items: list[_Item] = []
     for k, (t, cells) in enumerate(kept):

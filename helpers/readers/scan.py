@@ -37,7 +37,15 @@ import numpy as np
 
 from ..document import Cell, Document
 from ..errors import BrokenFile, NotAReport
-from .pdf import Glyph, PageContent, Rule, _lines, _missing_column_rules, _tables, layout_pages
+from .pdf import (
+    Glyph,
+    PageContent,
+    Rule,
+    _glyphs_by_table,
+    _lines,
+    _tables,
+    layout_pages,
+)
 
 __all__ = ["ENGINES", "MAX_PAGES", "MAX_PIXELS", "MIN_CONFIDENCE", "MIN_CONFIDENCE_ALONE", "OCR_DPI",
            "default_engine", "doubtful_cells", "mark_doubtful", "ocr_confidence", "ocr_pages", "read_html_images",
@@ -344,31 +352,14 @@ def _recognise_line(crop: np.ndarray, engine: str) -> tuple[str, float]:
 def _cell_confidences(pages: list[_Page]) -> tuple[dict[str, float], set[str]]:
     """The lowest character confidence of every cell the layout makes, by its source, and the
     ruled cells that show ink but hold no text. Mirrors the PDF layout's assignment of glyphs to
-    grid cells and free lines (helpers/readers/pdf.py `_page_items`)."""
+    grid cells and free lines (the same `_glyphs_by_table` as the PDF layout)."""
     confs: dict[str, float] = {}
     inked: set[str] = set()
     first_table = 1
     for page in pages:
         content = page.content
         conf_of = {id(g): c for g, c in zip(content.glyphs, page.confs)}
-        tables = _tables(content.rules, content.width, content.height)
-        owned: list[dict[int, list[Glyph]]] = [{} for _ in tables]
-        free: list[Glyph] = []
-        for g in content.glyphs:
-            cx = (g.x0 + g.x1) / 2
-            for k, t in enumerate(tables):
-                root = t.cell_at(cx, g.cy)
-                if root is not None:
-                    owned[k].setdefault(root, []).append(g)
-                    break
-            else:
-                free.append(g)
-        kept = []
-        for t, cells in zip(tables, owned):
-            if _missing_column_rules(cells):
-                free += [g for glyphs in cells.values() for g in glyphs]
-            else:
-                kept.append((t, cells))
+        kept, free = _glyphs_by_table(content)
         for k, (t, cells) in enumerate(kept):
             for root, (j0, i0, j1, i1) in t.cells.items():
                 source = f"page {content.number} table {first_table + k} row {j0 + 1} col {i0 + 1}"
