@@ -7,13 +7,13 @@ import random
 from typing import Any
 
 from .grids import (
-    _G,
     _date_text,
     _expected_rows,
     _grid_width,
     _grids,
     _headings,
     _intro,
+    _placed,
     _texts,
     _title,
 )
@@ -44,15 +44,7 @@ def _render_docx(report: SynthReport, rng: random.Random, opts: dict[str, Any]) 
         width = _grid_width(grid)
         table = d.add_table(rows=len(grid), cols=width)
         table.style = "Table Grid"
-        placed: list[tuple[int, int, _G]] = []
-        for r, grow in enumerate(grid):
-            c = 0
-            for cell in grow:
-                if cell.kind == "cont":
-                    c += cell.cs
-                    continue
-                placed.append((r, c, cell))
-                c += cell.cs
+        placed = list(_placed(grid))
         # Merge on the XML cells taken before any merge (table.cell() rescans the table each call).
         tcs = [list(tr.tc_lst) for tr in table._tbl.tr_lst]
         for r, c, cell in placed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +164,16 @@ def _grid_table4(tmpl: Template, texts: dict[str, str]) -> list[list[_G]]:
     r3 = [_G(texts[f"table_4/{r.key}/{c.key}"], key=f"table_4/{r.key}/{c.key}", kind="value")
           for r in [*top, *sub] for c in cols]
     return [r0, r1, r2, r3]
+
+
+def _placed(grid: list[list[_G]]) -> Iterator[tuple[int, int, _G]]:
+    """(grid row, first grid column, cell) of every printed cell (continuations of spans skipped)."""
+    for r, grow in enumerate(grid):
+        c = 0
+        for cell in grow:
+            if cell.kind != "cont":
+                yield r, c, cell
+            c += cell.cs
 
 
 def _grid_width(grid: list[list[_G]]) -> int:

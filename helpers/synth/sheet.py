@@ -15,7 +15,16 @@ import random
 from typing import Any
 
 from ..template import get_template
-from .grids import _date_text, _expected_rows, _frame, _grids, _headings, _texts, _title
+from .grids import (
+    _date_text,
+    _expected_rows,
+    _frame,
+    _grids,
+    _headings,
+    _placed,
+    _texts,
+    _title,
+)
 from .model import Rendered, SynthReport, _rng, _words
 
 __all__ = ["SHEET_FORMS", "render_sheet"]
@@ -58,17 +67,11 @@ def _xlsx(report: SynthReport, rng: random.Random, one_sheet: bool) -> bytes:
         row += 2 if one_sheet or k == 0 else 1
         sheet.cell(row, 1, headings[sid])
         row += 1
-        for r, grow in enumerate(grid):
-            c = 0
-            for cell in grow:
-                if cell.kind == "cont":
-                    c += cell.cs
-                    continue
-                sheet.cell(row + r, c + 1, _value(cell.text, cell.kind))
-                if cell.rs > 1 or cell.cs > 1:
-                    sheet.merge_cells(start_row=row + r, start_column=c + 1,
-                                      end_row=row + r + cell.rs - 1, end_column=c + cell.cs)
-                c += cell.cs
+        for r, c, cell in _placed(grid):
+            sheet.cell(row + r, c + 1, _value(cell.text, cell.kind))
+            if cell.rs > 1 or cell.cs > 1:
+                sheet.merge_cells(start_row=row + r, start_column=c + 1,
+                                  end_row=row + r + cell.rs - 1, end_column=c + cell.cs)
         row += len(grid)
     sheet.cell(row + 1, 1, report.agency)
     sheet.cell(row + 2, 1, _date_text(report.report_date))
