@@ -185,6 +185,17 @@ class Table:
     def column_keys(self) -> list[str]:
         return list(self.columns)
 
+    def children(self, group: Row) -> list[Row]:
+        """The numbered rows (1. 2. 3.) printed under a group row (a hybrid layout prints a group
+        with `alone_as` as one row in their place)."""
+        rows = list(self.rows)
+        out = []
+        for row in rows[rows.index(group) + 1:]:
+            if row.group or not (row.number or "").isdigit():
+                break
+            out.append(row)
+        return out
+
     def row_columns(self, row: Row) -> list[Column]:
         """The columns of a row, in printed order (Table 2 rows have their own)."""
         keys = row.columns or tuple(self.columns)

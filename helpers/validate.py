@@ -194,19 +194,16 @@ class _Plan:
     rel_text: dict[str, str]
 
 
-def _alone_rows(tmpl: Template) -> dict[str, list[str]]:
-    """Group rows a hybrid layout prints as one row (key in the other format) → the rows it stands for."""
+@functools.lru_cache(maxsize=None)
+def _alone_rows(version: str) -> dict[str, list[str]]:
+    """Group rows a hybrid layout prints as one row (key in the other format) → the rows it stands
+    for; once per template version (every validation asks)."""
+    tmpl = get_template(version)
     out: dict[str, list[str]] = {}
     for table in tmpl.tables.values():
-        rows = list(table.rows)
-        for k, row in enumerate(rows):
+        for row in table.rows:
             if row.group and row.alone_as:
-                kids = []
-                for kid in rows[k + 1:]:
-                    if kid.group or not (kid.number or "").isdigit():
-                        break
-                    kids.append(f"{table.key}/{kid.key}")
-                out[f"{table.key}/{row.alone_as}"] = kids
+                out[f"{table.key}/{row.alone_as}"] = [f"{table.key}/{kid.key}" for kid in table.children(row)]
     return out
 
 
@@ -222,7 +219,7 @@ def _plan(version: str, alone: tuple[str, ...] = ()) -> _Plan:
     info = dict(tmpl.column_info)
     row_labels = {(t, r): tmpl.row_info[(t, r)].printed_label for t, r, _ in cells}
     replace: dict[str, str] = {}  # table/row of a row not printed → table/row printed in its place
-    groups = _alone_rows(tmpl)
+    groups = _alone_rows(version)
     for tr in alone:
         t, r = tr.split("/", 1)
         group = next(g for g in tmpl.tables[t].rows if g.group and g.alone_as == r)
@@ -311,7 +308,7 @@ class _Cells:
     def of(cls, report: Report) -> _Cells:
         cells = report.cells
         plan = _plan(report.template)
-        alone = _alone_rows(plan.template)
+        alone = _alone_rows(report.template)
         if alone and len(cells) > len(plan.keys):  # a hybrid layout prints a group as one row
             printed = set((cells["table"] + "/" + cells["row"]).unique())
             hybrid = tuple(sorted(tr for tr in alone if tr in printed))

@@ -201,7 +201,6 @@ class Alignment:
 
     placed: dict[str, tuple[list[_Token], str, str]] = field(default_factory=dict)
     unsure: dict[str, tuple[str, str]] = field(default_factory=dict)  # row key → (raw, note)
-    notes: list[str] = field(default_factory=list)
 
 
 def align_rows(view: _View, table: Table, region: tuple[Pos, Pos], anchors: list[tuple[Row, int, int]],

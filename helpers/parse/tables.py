@@ -219,17 +219,6 @@ def _digits(text: str) -> int:
     return sum(ch.isdigit() for ch in normalize(text))
 
 
-def _children(table: Table, group: Row) -> list[Row]:
-    """The numbered rows (1. 2. 3.) printed under a group row."""
-    rows = list(table.rows)
-    out = []
-    for row in rows[rows.index(group) + 1:]:
-        if row.group or not (row.number or "").isdigit():
-            break
-        out.append(row)
-    return out
-
-
 def _value_rows(view: _View, table: Table, region: tuple[Pos, Pos], skip: set[int]) -> list[ValueRow]:
     """Blocks of the region that hold printed values and no row's label, in printed order. Text
     before the values that names no data row (the glyphs of a vertical group label, "无法提供 作") is
@@ -260,7 +249,6 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
     hit_blocks = {view.block[hit[0]] for _, hit in hits}
     anchors: list[tuple[Row, int, int]] = []
     loose: list[tuple[Row, int]] = []  # rows whose label is printed without values beside it
-    consumed: set[int] = set()
     for i, (row, hit) in enumerate(hits):
         limit = (hits[i + 1][1][0], hits[i + 1][1][1].start()) if i + 1 < len(hits) else region[1]
         took: set[int] = set()
@@ -268,7 +256,7 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
         if row.group:
             width = len(table.columns)
             fitted = _fit(tokens, width) if tokens and row.alone_as else None
-            kids = _children(table, row)
+            kids = table.children(row)
             if fitted is not None and kids and not any(r.key in {h.key for h, _ in hits} for r in kids):
                 note = (f"{table.key} prints {row.printed_label} as one row (the other format's layout): kept "
                         f"as {table.key}/{row.alone_as}/*; its rows {', '.join(r.key for r in kids)} are not "
@@ -286,12 +274,10 @@ def _plan_rows(view: _View, table: Table, region: tuple[Pos, Pos], hits: list[An
             plan.tokens[row.key] = (fitted, "ok", "")
             anchors.append((row, hit[0], max(took | {hit[0]})))
             used |= took
-            consumed |= took
         else:
             loose.append((row, hit[0]))
             if tokens:  # printed beside the label but not one row of values: as printed, unless aligned
                 plan.fallback[row.key] = tokens
-                consumed |= took
             else:
                 plan.absent[row.key] = "label printed with no values beside it"
     open_widths = {k: w for k, w in widths.items() if k not in plan.tokens and k not in plan.hybrid}
@@ -423,18 +409,6 @@ def _glyphs(view: _View, table: Table, ci: int) -> bool:
 
 
 _ROW_NUMBER = re.compile(r"[(\[]\s*(?:[一二三四五六七八九十]{1,3}|\d{1,2})\s*[)\]]|\d{1,2}\s*[.、]|[一二三四五六七八九十]{1,3}\s*、")
-
-
-def _next_block(view: _View, ci: int) -> int:
-    """The block index after the one holding cell `ci`."""
-    return view.block[ci] + 1
-
-
-def _labels_other_row(view: _View, table: Table, ci: int, row: Row) -> bool:
-    """True if cell `ci` prints the label of a data row other than `row` (two labels, one value row)."""
-    text = view.norm[ci]
-    return any(other is not row and other.pattern.search(text) for other in table.data_rows) and \
-        not row.pattern.search(text)
 
 
 def _single_row_tokens(view: _View, table: Table, region: tuple[Pos, Pos], header_hits: list[Any],
