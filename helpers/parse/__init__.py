@@ -27,7 +27,14 @@ from ..errors import NoTablesFound, NotAReport
 from ..read import DEFAULT_MAX_BYTES, read_document
 from ..record import Report, cells_frame
 from ..template import get_template
-from .locate import _READ_FOR_SURE, _detect_version, _foreign_columns, _regions, _sections, _view
+from .locate import (
+    _READ_FOR_SURE,
+    _detect_version,
+    _foreign_columns,
+    _regions,
+    _sections,
+    _view,
+)
 from .metadata import _metadata, _section_texts
 from .tables import _table_cells
 from .values import _cell

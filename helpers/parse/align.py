@@ -25,7 +25,7 @@ from ..template import Row, Table, common, normalize
 from .locate import Pos, _View
 from .values import _Token
 
-__all__ = ["Alignment", "align_rows", "fuzzy_hits", "label_evidence", "resembles"]
+__all__ = ["Alignment", "align_rows", "fuzzy_hits", "in_order", "label_evidence", "resembles"]
 
 
 @lru_cache(maxsize=None)
@@ -89,7 +89,7 @@ def _best_rows_uncached(table: Table, text: str) -> tuple[Row | None, float, flo
         score = 2 * shared / (len(grams) + len(rg))
         if shared == len(rg) and len(rg) >= 2:  # the whole label is printed, with other text around it
             score = max(score, 0.95)
-        elif len(core) * 2 >= len(labels[k]) and _subsequence(core, labels[k]):
+        elif len(core) * 2 >= len(labels[k]) and in_order(core, labels[k]):
             score = max(score, 0.8)  # the label with characters left out (cut short, a typo dropping some)
         if len(core) >= 3 and abs(len(core) - len(labels[k])) <= 1:  # a look-alike in a short label (处/外)
             same = sum(1 for a, b in zip(core, labels[k]) if a == b)
@@ -103,10 +103,15 @@ def _best_rows_uncached(table: Table, text: str) -> tuple[Row | None, float, flo
     return best[2], best[0], best[0] - second
 
 
-def _subsequence(short: str, long: str) -> bool:
-    """True if every character of `short` stands in `long`, in order."""
-    it = iter(long)
-    return all(ch in it for ch in short)
+def in_order(short: str, long: str, stray: float = 0.0) -> bool:
+    """True if the characters of `short` stand in `long` in order, all but a `stray` share of them
+    (a look-alike or a typo in a printed label)."""
+    j = hits = 0
+    for ch in short:
+        k = long.find(ch, j)
+        if k >= 0:
+            hits, j = hits + 1, k + 1
+    return hits >= len(short) * (1 - stray)
 
 
 def _label_like(text: str) -> bool:

@@ -11,7 +11,6 @@ from typing import Any
 from ..document import Document
 from ..template import Table, Template, common, get_template, normalize
 
-
 Pos = tuple[int, int]  # (cell index, character offset)
 
 

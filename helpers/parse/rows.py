@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from ..template import Row, Table, normalize
+from .align import in_order
 from .locate import LOOKAHEAD, Pos, _find, _View
 from .values import _classify, _flat_tokens, _Token
-
 
 _CONTAINERS: dict[tuple[int, str], tuple[Row, ...]] = {}
 
@@ -132,24 +132,13 @@ def _label_end(view: _View, row: Row, hit: tuple[int, re.Match[str]]) -> int:
         d = _FIRST_DIGIT.search(text, m.end())  # what stands before them is the rest's characters in order
         stop = d.start() if d else len(text)
         seg = _LABEL_CHARS.sub("", text[m.end():stop])
-        if len(seg) >= 2 and len(seg) * 3 >= len(_LABEL_CHARS.sub("", rest)) * 2 and _in_order(seg, rest):
+        if len(seg) >= 2 and len(seg) * 3 >= len(_LABEL_CHARS.sub("", rest)) * 2 and in_order(seg, rest, stray=1 / 8):
             return stop
     return i if k else m.end()
 
 
 _FIRST_DIGIT = re.compile(r"\d")
 _LABEL_CHARS = re.compile(r"[^\u4e00-\u9fffA-Za-z]")
-
-
-def _in_order(short: str, long: str) -> bool:
-    """True if nearly every character of `short` (all but one in eight: a look-alike, a typo) stands
-    in `long`, in order."""
-    j = hits = 0
-    for ch in short:
-        k = long.find(ch, j)
-        if k >= 0:
-            hits, j = hits + 1, k + 1
-    return hits * 8 >= len(short) * 7
 
 
 def _collect(view: _View, hit: tuple[int, re.Match[str]], limit: Pos, used: set[int],
