@@ -46,7 +46,11 @@ def _json_value(value: Any) -> Any:
 
 @dataclass
 class Report:
-    """One parsed report: identity, provenance, the six sections and every table cell."""
+    """One parsed report: identity, provenance, the six sections and every table cell.
+
+    `cells` may be given as a DataFrame or as the parser's list of cell dicts; the DataFrame is
+    built on first use (a record printed as JSON or counted never needs it: building one costs
+    more than a small page's parse)."""
 
     cells: pd.DataFrame
     agency: str | None = None
@@ -99,7 +103,7 @@ class Report:
             rows.append(rec)
         rows.extend(given.values())  # cells outside the template: kept, never dropped
         rows.extend(extra)
-        return cls(cells=cells_frame(rows), template=template, **meta)
+        return cls(cells=rows, template=template, **meta)
 
     # Convert
 
@@ -124,6 +128,9 @@ class Report:
 
     def cell_records(self) -> list[dict[str, Any]]:
         """The cells as JSON-ready dicts: value a number or None (never NaN)."""
+        if self.__dict__.get("_frame") is None:
+            return [{c: _json_value(_as_value(r.get(c))) if c == "value" else _as_text(r.get(c))
+                     for c in CELL_COLUMNS} for r in self.__dict__["_rows"]]
         out = []
         for rec in self.cells.to_dict("records"):
             rec["value"] = _json_value(rec["value"])
@@ -155,6 +162,25 @@ class Report:
         return {str(k): int(v) for k, v in self.cells["status"].value_counts().items()}
 
 
+def _get_cells(self: Report) -> pd.DataFrame:
+    frame = self.__dict__.get("_frame")
+    if frame is None:
+        frame = self.__dict__["_frame"] = cells_frame(self.__dict__.pop("_rows"))
+    return frame
+
+
+def _set_cells(self: Report, cells: pd.DataFrame | list[dict[str, Any]]) -> None:
+    if isinstance(cells, pd.DataFrame):
+        self.__dict__.update(_frame=cells)
+        self.__dict__.pop("_rows", None)
+    else:
+        self.__dict__.update(_frame=None, _rows=list(cells))
+
+
+# Set after the dataclass is made, so that its generated __init__ and replace() go through it.
+Report.cells = property(_get_cells, _set_cells, doc="The cell table (built from the parser's dicts on first use).")  # type: ignore[assignment]
+
+
 def _cell_from_key(key: str, value: Any) -> dict[str, Any]:
     t, r, c = key.split("/", 2)
     if value is None:
@@ -167,14 +193,20 @@ def _cell_from_key(key: str, value: Any) -> dict[str, Any]:
             "source": "", "note": ""}
 
 
+def _as_value(v: Any) -> float | None:
+    return None if _json_value(v) is None else float(v)
+
+
+def _as_text(v: Any) -> str:
+    return "" if v is None or v is pd.NA else str(v)
+
+
 def cells_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A tidy cell table with stable dtypes: value a nullable float, the rest strings."""
     data: dict[str, Any] = {}
     for c in CELL_COLUMNS:
         if c == "value":
-            data[c] = pd.array([None if _json_value(r.get(c)) is None else float(r[c]) for r in rows],
-                               dtype="Float64")
+            data[c] = pd.array([_as_value(r.get(c)) for r in rows], dtype="Float64")
         else:
-            data[c] = pd.array(["" if r.get(c) is None or r.get(c) is pd.NA else str(r[c]) for r in rows],
-                               dtype="string")
+            data[c] = pd.array([_as_text(r.get(c)) for r in rows], dtype="string")
     return pd.DataFrame(data, columns=CELL_COLUMNS)

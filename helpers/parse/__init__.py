@@ -25,7 +25,7 @@ from typing import Any
 from ..document import Document
 from ..errors import NoTablesFound, NotAReport
 from ..read import DEFAULT_MAX_BYTES, read_document
-from ..record import Report, cells_frame
+from ..record import Report
 from ..template import get_template
 from .locate import (
     _READ_FOR_SURE,
@@ -74,7 +74,7 @@ def parse_document(doc: Document) -> Report:
     missing_tables = [t for t in template.tables if t not in regions]
     if missing_tables:
         notes.append("tables not found: " + ", ".join(missing_tables))
-    return Report(cells=cells_frame(rows), template=version, form=doc.form, encoding=doc.encoding,
+    return Report(cells=rows, template=version, form=doc.form, encoding=doc.encoding,
                   sha256=doc.sha256, path=doc.path, sections=_section_texts(view, sections), units=units,
                   notes=notes, **meta)
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -860,6 +861,18 @@ def _unmapped(code: int) -> bool:
     return code in (0, 0xFFFD, 0xFFFE, 0xFFFF) or 0xE000 <= code <= 0xF8FF
 
 
+def _codes(raw: Any, n: int) -> list[int]:
+    """The code points of a text page's `n` characters in one call (FPDFText_GetText), 0 where a
+    character must be asked for alone; every one asked alone when the text does not map one unit
+    to one character (surrogate pairs, skipped characters)."""
+    buf = (ctypes.c_ushort * (n + 1))()
+    written = pdfium_c.FPDFText_GetText(raw, 0, n, buf) if n else 1
+    codes = list(buf)[:n]
+    if written - 1 != n or any(0xD800 <= c <= 0xDFFF for c in codes):
+        return [0] * n
+    return codes
+
+
 def _glyphs(textpage: pdfium.PdfTextPage, crop: tuple[float, float, float, float],
             rotation: int) -> tuple[list[Glyph], int]:
     """The page's printed characters and how many lack Unicode; a printed space marks the glyph before."""
@@ -870,8 +883,10 @@ def _glyphs(textpage: pdfium.PdfTextPage, crop: tuple[float, float, float, float
     out: list[Glyph] = []
     unmapped = 0
     cl, ct = crop[0], crop[3]
-    for i in range(pdfium_c.FPDFText_CountChars(raw)):
-        code = get_unicode(raw, i)
+    codes = _codes(raw, pdfium_c.FPDFText_CountChars(raw))
+    for i, code in enumerate(codes):
+        if code == 0:
+            code = get_unicode(raw, i)
         if code <= 32 or code in _INVISIBLE or (code < 0x3001 and chr(code).isspace()):
             if out and code == 32 and not pdfium_c.FPDFText_IsGenerated(raw, i):
                 out[-1].space_after = True

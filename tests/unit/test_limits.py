@@ -4,6 +4,7 @@ sockets refused by type, bounded reads that do not trust st_size, a depth-cut pa
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -11,11 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import FileTooLarge, ingest, open_store, read_report
 from helpers.cli import main
 from helpers.errors import FileUnreadable, NotARegularFile
-from helpers.limits import LIMITS, human_bytes, read_bounded
+from helpers.limits import LIMITS, _LAST_OBJ, _operators, human_bytes, read_bounded
 
 synth = pytest.importorskip("helpers.synth")
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,13 +76,30 @@ def test_docx_whose_xml_unpacks_past_the_cap_is_refused(tmp_path: Path) -> None:
     assert seconds < 10
 
 
-@pytest.mark.parametrize("op", [b"0 0 m\n", b"(a) Tj\n"])
+@pytest.mark.parametrize("op", [b"0 0 m\n", b"(a) Tj\n", b"q\n"])  # q: the densest, 2 bytes each
 def test_pdf_operator_bombs_are_refused_before_pdfium(tmp_path: Path, op: bytes) -> None:
     (tmp_path / "ops.pdf").write_bytes(pdf_with_content(b"BT /F1 12 Tf\n" + op * (LIMITS.pdf_operators + 1000)
                                                         + b"ET\n"))
     exc, seconds = _timed(read_report, tmp_path / "ops.pdf")
     assert isinstance(exc, FileTooLarge) and "operators" in str(exc)
     assert seconds < 30
+
+
+@given(st.lists(st.sampled_from([b"q", b"Q", b"BT", b"T*", b"'", b'"', b" ", b"\n", b"(", b")", b"[", b"]", b"0", b"/F1"]),
+                max_size=200))
+def test_operators_are_at_most_half_the_bytes(pieces: list[bytes]) -> None:
+    """The bound that lets check_pdf_streams skip counting: n bytes hold at most (n + 1) // 2 operators."""
+    chunk = b"".join(pieces)
+    assert _operators(chunk) <= (len(chunk) + 1) // 2
+
+
+@given(st.lists(st.sampled_from([b"1", b"12", b" ", b"\n", b"0", b"obj", b"objx", b"<<", b"/Image", b"endobj"]),
+                max_size=60))
+def test_a_streams_dictionary_starts_after_the_last_object_header(pieces: list[bytes]) -> None:
+    head = b"".join(pieces)
+    every = list(re.finditer(rb"\d+\s+\d+\s+obj\b", head))
+    last = _LAST_OBJ.match(head)
+    assert (last.end() if last else None) == (every[-1].end() if every else None)
 
 
 def test_pdf_stream_inflating_past_the_cap_is_refused(tmp_path: Path) -> None:
