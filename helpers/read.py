@@ -74,7 +74,8 @@ def _zip_form(path: Path, data: bytes) -> str:
             names = set(z.namelist())
             mimetype = z.read("mimetype").strip() if "mimetype" in names else b""
             types = z.getinfo("[Content_Types].xml") if "[Content_Types].xml" in names else None
-            content_types = z.read(types)[:_CONTENT_TYPES_MAX] if types and types.file_size <= _CONTENT_TYPES_MAX else b""
+            small = types is not None and types.file_size <= _CONTENT_TYPES_MAX  # a bomb is never unpacked
+            content_types = z.read(types)[:_CONTENT_TYPES_MAX] if small else b""
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, EOFError, zlib.error) as exc:
         raise BrokenFile(path, f"a damaged zip container ({exc})") from exc
     forms = [form for member, form in _ZIP_MEMBERS if member in names]

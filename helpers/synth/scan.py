@@ -158,7 +158,8 @@ def _typed_pdf(report: SynthReport, rng: random.Random, pages: list[Image.Image]
 
 def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str = "pdf-scan", dpi: int = 200,
                 skew: float = 1.0, noise: float = 0.001, jpeg: int | None = 85, seal: bool = False,
-                perspective: float = 0.0, blur: float = 0.0, typed: str | None = None, **pdf_options: Any) -> Rendered:
+                perspective: float = 0.0, blur: float = 0.0, typed: str | None = None,
+                **pdf_options: Any) -> Rendered:
     """Write `report` as a scan in `form` (one of SCAN_FORMS) with the PDF layout's oracle."""
     import pypdfium2 as pdfium
 

@@ -55,6 +55,16 @@ def test_utf16_whose_byte_order_cannot_be_told_is_a_clear_error(tmp_path: Path) 
     assert str(p) in str(exc.value) and "both byte orders" in str(exc.value)
 
 
+def test_utf16_damaged_after_its_start_is_a_clear_error(tmp_path: Path) -> None:
+    data = SEED.read_text(encoding="utf-8").encode("utf-16-le")
+    damaged = data[:6000] + b"\x00\xdc" * 4 + data[6008:]  # lone low surrogates past the sniffed start
+    p = tmp_path / "damaged.txt"
+    assert sniff_form(p, damaged) == "text"
+    with pytest.raises(UndecodableText, match="UTF-16 text without a byte-order mark") as exc:
+        decode_text(p, damaged)
+    assert str(p) in str(exc.value) and "damaged" in str(exc.value)
+
+
 @pytest.mark.parametrize("blob", [bytes(range(256)) * 20, b"\x00" * 5000, b"\x00\x01\x02\x03" * 1000,
                                   b"\x89PNG" + b"\x00\xff" * 2000])
 def test_binary_bytes_are_not_taken_for_utf16(tmp_path: Path, blob: bytes) -> None:
