@@ -51,6 +51,8 @@ SPACE_GAP = 0.3       # a gap wider than this inside a cell is a space
 RULE_THICK = 3.0      # points: a path at most this thick is a ruling line
 RULE_SNAP = 3.0       # points: rules this close are one line (a double border, a shading edge)
 SCAN_GLYPHS = 30      # fewer characters than this per page, on pages of images: a scan
+SCAN_LINES = 3        # ... or at most this many typed lines (title, header, footer) on pictures of whole pages
+SCAN_COVER = 0.5      # share of a page its images cover for it to be a picture of the page (a scanned page)
 MARGIN = 0.12         # fraction of the page height where headers and footers live
 # A line that is only a page number (matched after NFKC normalisation): `3` or `- 3 -` (group 1;
 # a bare number is checked against the page sequence), `第3页` / `第3页共6页`, `3/6`, `Page 3 of 6`.
@@ -952,17 +954,24 @@ def _is_rectangle(obj: ctypes.c_void_p) -> bool:
 
 
 def _page_objects(page: pdfium.PdfPage, crop: tuple[float, float, float, float],
-                  rotation: int) -> tuple[list[Rule], int]:
-    """Ruling lines of a page (looking one level into form XObjects) and how many images it shows."""
+                  rotation: int) -> tuple[list[Rule], int, float]:
+    """Ruling lines of a page (looking one level into form XObjects), how many images it shows and
+    the share of the page they cover (a scanned page is one picture of all of it)."""
     out: list[Rule] = []
     images = 0
+    covered = 0.0
     raw = page.raw
     m = pdfium_c.FS_MATRIX()
+    edges = [ctypes.c_float() for _ in range(4)]
+    cl, cb, cr, ct = crop
     for k in range(pdfium_c.FPDFPage_CountObjects(raw)):
         obj = pdfium_c.FPDFPage_GetObject(raw, k)
         kind = pdfium_c.FPDFPageObj_GetType(obj)
         if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             images += 1
+            if pdfium_c.FPDFPageObj_GetBounds(obj, *(ctypes.byref(e) for e in edges)):
+                left, bottom, right, top = (e.value for e in edges)
+                covered += max(0.0, min(right, cr) - max(left, cl)) * max(0.0, min(top, ct) - max(bottom, cb))
         elif kind == pdfium_c.FPDF_PAGEOBJ_PATH:
             _path_rules(obj, None, crop, rotation, out)
         elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(m)):
@@ -971,10 +980,11 @@ def _page_objects(page: pdfium.PdfPage, crop: tuple[float, float, float, float],
                 child = pdfium_c.FPDFFormObj_GetObject(obj, q)
                 if pdfium_c.FPDFPageObj_GetType(child) == pdfium_c.FPDF_PAGEOBJ_PATH:
                     _path_rules(child, matrix, crop, rotation, out)
-    return out, images
+    area = (cr - cl) * (ct - cb)
+    return out, images, min(1.0, covered / area) if area > 0 else 0.0
 
 
-def _pages(path: Path, pdf: pdfium.PdfDocument, stats: dict[str, list[int]]) -> Iterator[PageContent]:
+def _pages(path: Path, pdf: pdfium.PdfDocument, stats: dict[str, list[Any]]) -> Iterator[PageContent]:
     """Extract each page in turn, closing it before the next (memory stays one page deep)."""
     for index in range(len(pdf)):
         try:
@@ -991,12 +1001,14 @@ def _pages(path: Path, pdf: pdfium.PdfDocument, stats: dict[str, list[int]]) -> 
                 glyphs, unmapped = _glyphs(textpage, crop, rotation)
             finally:
                 textpage.close()
-            rules, images = _page_objects(page, crop, rotation)
+            rules, images, cover = _page_objects(page, crop, rotation)
         finally:
             page.close()
         stats["glyphs"].append(len(glyphs))
         stats["unmapped"].append(unmapped)
         stats["images"].append(images)
+        stats.setdefault("cover", []).append(cover)
+        stats.setdefault("lines", []).append(len(_lines(glyphs)))
         yield PageContent(index + 1, width, height, glyphs, rules)
 
 
@@ -1022,11 +1034,22 @@ def _report_title(pdf: pdfium.PdfDocument) -> str | None:
     return report_title(title)
 
 
+def _typed_scan(stats: dict[str, list[Any]]) -> bool:
+    """Whether the pages are a scan with a little typed text (a title, a running header, a page
+    number, a typed cover): every page holds at most SCAN_LINES lines of text, and the pages that
+    hold more than a stamp's worth of characters are pictures of the whole page (SCAN_COVER)."""
+    pages = list(zip(stats["glyphs"], stats["lines"], stats["cover"]))
+    if not any(cover >= SCAN_COVER for _, _, cover in pages):
+        return False
+    return all(lines <= SCAN_LINES and (cover >= SCAN_COVER or glyphs < SCAN_GLYPHS * 3)
+               for glyphs, lines, cover in pages)
+
+
 def read_pdf(path: Path, data: bytes) -> Document:
     """Read a PDF's text layer into blocks; a scan raises `NoTextLayer`, a damaged file `BrokenFile`."""
     check_pdf_streams(path, data)  # stream and operator bombs refused before pdfium parses a page
     pdf = _open(path, data)
-    stats: dict[str, list[int]] = {"glyphs": [], "unmapped": [], "images": []}
+    stats: dict[str, list[Any]] = {"glyphs": [], "unmapped": [], "images": []}
     try:
         if len(pdf) == 0:
             raise BrokenFile(path, "a PDF without pages")
@@ -1044,6 +1067,9 @@ def read_pdf(path: Path, data: bytes) -> Document:
     if total < SCAN_GLYPHS * pages and sum(stats["images"]) >= pages:
         raise NoTextLayer(path, f"only {total} characters of text on {pages} page(s) of images (a scan with "
                                 f"a stamp or page numbers as text?)")
+    if _typed_scan(stats):
+        raise NoTextLayer(path, f"a scan: its {pages} page(s) are pictures with at most {max(stats['lines'])} "
+                                f"typed line(s) each (a title, header or footer), {total} characters in all")
     if sum(stats["unmapped"]) > total / 2:
         raise NoTextLayer(path, "its text layer has no Unicode mapping (the glyphs cannot be read as text)")
     notes = []

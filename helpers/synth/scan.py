@@ -5,6 +5,9 @@ with pypdfium2 at `dpi` (150, 200, 300) and degraded as a scanner or a phone cam
 `skew` (degrees, the page turned on the glass), `perspective` (a page photographed at a slight
 angle: corners moved by this share of the page), `noise` (share of speckled pixels), `jpeg`
 (JPEG quality, None for lossless), `seal` (a red round seal stamped over part of Table 3), `blur`.
+`typed` (pdf-scan only) adds a small text layer over the page images, as a site that publishes a
+scan stamps it: "title" types the report's title above page 1, "header" the title as a running
+header and a page number on every page; the tables stay pictures.
 Forms: `pdf-scan` (a PDF of page images, no text layer), `tiff` (a multi-page TIFF), `png` and
 `jpeg` (one image per page: `data` is the first page, `meta["page_images"]` all of them). The
 PDF's oracle holds: a correct OCR reader reads the same cells (or flags them, never a wrong one).
@@ -24,9 +27,10 @@ from .forms import render
 from .grids import _headings
 from .model import Rendered, SynthReport, _rng
 
-__all__ = ["DEGRADATIONS", "SCAN_FORMS", "render_html_images", "render_scan"]
+__all__ = ["DEGRADATIONS", "SCAN_FORMS", "TYPED", "render_html_images", "render_scan"]
 
 SCAN_FORMS = ("pdf-scan", "tiff", "png", "jpeg")
+TYPED = (None, "title", "header")  # the text layer a scanned PDF may carry (render_scan's `typed`)
 # Named degradation sets for benchmarks and tests (each: options of render_scan).
 DEGRADATIONS: dict[str, dict[str, Any]] = {
     "clean": {"skew": 0.0, "noise": 0.0, "jpeg": None, "seal": False, "perspective": 0.0},
@@ -120,14 +124,49 @@ def _table3_box(pdf: Any, index: int, scale: float) -> tuple[int, int, int, int]
     return int(w * 0.45 * scale), int(h * 0.25 * scale), int(w * 0.92 * scale), int(h * 0.8 * scale)
 
 
+def _typed_pdf(report: SynthReport, rng: random.Random, pages: list[Image.Image], dpi: int, jpeg: int | None,
+               typed: str) -> bytes:
+    """The page images as a PDF (reportlab) with typed text in the top and bottom margins: the
+    title above page 1 ("title"), or a running header and a page number on every page ("header")."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    from .grids import _title
+    from .pdf import _register_font
+
+    font = _register_font()
+    title = _title(report, rng)
+    out = io.BytesIO()
+    c = canvas.Canvas(out, invariant=1)
+    for k, img in enumerate(pages, start=1):
+        w, h = img.width * 72 / dpi, img.height * 72 / dpi
+        c.setPageSize((w, h))
+        raster = io.BytesIO()
+        img.save(raster, "JPEG", quality=jpeg or 95)
+        c.drawImage(ImageReader(raster), 0, 0, w, h)
+        if typed == "title" and k == 1:
+            c.setFont(font, 12)
+            c.drawCentredString(w / 2, h - 40, title)
+        elif typed == "header":
+            c.setFont(font, 9)
+            c.drawCentredString(w / 2, h - 36, title)
+            c.drawCentredString(w / 2, 30, f"- {k} -")
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
 def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str = "pdf-scan", dpi: int = 200,
                 skew: float = 1.0, noise: float = 0.001, jpeg: int | None = 85, seal: bool = False,
-                perspective: float = 0.0, blur: float = 0.0, **pdf_options: Any) -> Rendered:
+                perspective: float = 0.0, blur: float = 0.0, typed: str | None = None,
+                **pdf_options: Any) -> Rendered:
     """Write `report` as a scan in `form` (one of SCAN_FORMS) with the PDF layout's oracle."""
     import pypdfium2 as pdfium
 
     if form not in SCAN_FORMS:
         raise ValueError(f"unknown scan form {form!r}; choose one of {', '.join(SCAN_FORMS)}")
+    if typed not in TYPED or (typed and form != "pdf-scan"):
+        raise ValueError(f"typed={typed!r}: one of {', '.join(map(repr, TYPED))}, and only for a pdf-scan")
     r = _rng(rng)
     pdf_options.setdefault("rules", "grid")
     pdf_out = render(report, "pdf", rng=r, **pdf_options)
@@ -151,7 +190,9 @@ def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str 
         pdf.close()
     buf = io.BytesIO()
     page_images: list[bytes] = []
-    if form == "pdf-scan":
+    if form == "pdf-scan" and typed:
+        buf.write(_typed_pdf(report, r, pages, dpi, jpeg, typed))
+    elif form == "pdf-scan":
         pages[0].save(buf, "PDF", save_all=True, append_images=pages[1:], resolution=dpi, quality=jpeg or 95)
     elif form == "tiff":
         pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:], dpi=(dpi, dpi),
@@ -164,7 +205,7 @@ def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str 
             page_images.append(one.getvalue())
         buf.write(page_images[0])
     meta = dict(pdf_out.meta)
-    meta["options"] = {**meta["options"], **opts}
+    meta["options"] = {**meta["options"], **opts, "typed": typed}
     meta["pages"] = len(pages)
     if page_images:
         meta["page_images"] = page_images

@@ -154,3 +154,43 @@ def test_a_text_about_the_format_is_not_read_as_a_report(tmp_path: Path) -> None
                  "四、政府信息公开行政复议、行政诉讼情况：结果维持、结果纠正、其他结果、尚未审结、总计 12a 列。\n", encoding="utf-8")
     with pytest.raises((NoTablesFound, NotAReport)):
         read_report(p)
+
+
+@pytest.mark.parametrize("enc", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_not_called_binary(tmp_path: Path, enc: str) -> None:
+    p = tmp_path / "report.txt"
+    p.write_bytes(SEED.read_text(encoding="utf-8").encode(enc))  # no byte-order mark
+    report = read_report(p)
+    want = read_report(SEED)
+    assert report.encoding == enc and report.agency == want.agency and report.year == want.year
+    assert report.cells[["table", "row", "column", "status", "raw"]].equals(
+        want.cells[["table", "row", "column", "status", "raw"]])
+
+
+def test_file_cut_inside_a_utf8_character_is_read_up_to_the_cut(tmp_path: Path) -> None:
+    """A truncated download: read as UTF-8 with a note; the cells after the cut are missing, never 0."""
+    data = SEED.read_bytes()
+    cut = len(data) // 2
+    while data[cut] & 0xC0 != 0x80:  # inside a multi-byte character
+        cut += 1
+    p = tmp_path / "cut.txt"
+    p.write_bytes(data[:cut])
+    report = read_report(p)
+    assert report.encoding == "utf-8"
+    assert any("cut short" in n for n in report.notes)
+    cells = report.cells
+    assert (cells["status"] == "ok").sum() > 50
+    after = cells[cells["status"] != "ok"]
+    assert len(after) > 0 and set(after["status"]) <= {"missing", "unreadable"} and after["value"].isna().all()
+
+
+def test_docx_named_txt_is_read_as_docx_with_a_note(tmp_path: Path) -> None:
+    from helpers.synth import random_report
+    from helpers.synth.forms import render
+
+    out = render(random_report(3), "docx", rng=3)
+    p = tmp_path / "report.txt"
+    p.write_bytes(out.data)
+    report = read_report(p)
+    assert report.form == "docx" and report.agency == out.meta["agency"]
+    assert any("extension .txt" in n and "docx" in n for n in report.notes)

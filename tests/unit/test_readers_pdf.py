@@ -467,6 +467,38 @@ def test_scan_with_typed_page_numbers_raises_no_text_layer(tmp_path: Path) -> No
         read_document(path, ocr=False)
 
 
+@pytest.mark.parametrize("typed", ["title", "header"])
+def test_scan_with_a_typed_title_or_running_header_raises_no_text_layer(tmp_path: Path, typed: str) -> None:
+    """A site's typed title, running header and page numbers over scanned pages: still a scan (OCR,
+    or with OCR off this error), not a text report without tables."""
+    from helpers.synth import random_report
+    from helpers.synth.scan import render_scan
+
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(render_scan(random_report(21), 21, form="pdf-scan", dpi=72, noise=0.0, jpeg=60,
+                                 typed=typed).data)
+    assert len(read_pdf_glyph_pages(path)) == 4 and sum(read_pdf_glyph_pages(path)) > 0  # a typed text layer
+    with pytest.raises(NoTextLayer, match="scan"):
+        read_document(path, ocr=False)
+
+
+def read_pdf_glyph_pages(path: Path) -> list[int]:
+    """Characters of the text layer on each page."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(path.read_bytes())
+    try:
+        counts = []
+        for page in pdf:
+            text = page.get_textpage()
+            counts.append(len("".join(text.get_text_range().split())))
+            text.close()
+            page.close()
+        return counts
+    finally:
+        pdf.close()
+
+
 def test_scanned_pages_inside_a_text_report_are_noted(tmp_path: Path) -> None:
     import pypdfium2 as pdfium
 

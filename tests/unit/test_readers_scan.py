@@ -200,6 +200,24 @@ def test_scan_generator_forms() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("typed", ci_sample(["header"], 0))  # CI: routing in test_read, the error in test_readers_pdf
+def test_scan_with_a_typed_running_header_is_read_by_ocr(typed: str) -> None:
+    """A scan whose site typed its title as a running header and numbered the pages: read by OCR
+    like any scan (it used to be "not a report"), with no silently wrong cell."""
+    report = random_report(21)
+    out = render_scan(report, 21, form="pdf-scan", dpi=150, typed=typed)
+    right, flagged, wrong, _ = score(out, report)
+    assert wrong == 0 and right >= 0.9 * len(out.expected)
+
+
+def test_scan_generator_typed_text() -> None:
+    with pytest.raises(ValueError, match="typed"):
+        render_scan(random_report(3), 3, form="png", typed="header")
+    with pytest.raises(ValueError, match="typed"):
+        render_scan(random_report(3), 3, form="pdf-scan", typed="footer")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("embed", ci_sample([True, False], 1))
 def test_html_page_with_table_images(tmp_path: Path, embed: bool) -> None:
     from helpers.synth.scan import render_html_images
