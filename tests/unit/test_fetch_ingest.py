@@ -140,3 +140,44 @@ def test_without_the_seeds_organ_a_misprint_splits_the_organ_year(archive, tmp_p
     assert main(["ingest", str(out), "--store", str(store), "--no-progress", "--scheduler", "serial"]) == 0
     c = open_store(store)
     assert len(panel_table(c.cells, c.reports).table) == len(family.reports)
+
+
+def test_the_corpus_brief_counts_each_organ_year_once(archive, tmp_path):
+    """Counts, distributions, rankings and findings of the corpus brief go over one file per
+    organ-year (the panel's); the brief says how many files are copies; every file keeps its link."""
+    import re
+
+    from helpers import briefs
+    from helpers.metrics import panel_table
+
+    out, family, _ = archive
+    store = tmp_path / "store"
+    main(["ingest", str(out), "--store", str(store), "--no-progress", "--scheduler", "serial"])
+    c = briefs.load_corpus(str(store))
+    n_both = sum(layout == "both" for layout in family.layout.values())
+    assert len(c.reports) == len(c.all_years) == len(family.reports)
+    assert len(c.files) == len(family.reports) + n_both == len(open_store(store).reports)
+    assert set(c.reports["report_id"]) == set(panel_table(c.store.cells, c.store.reports).table["report_id"])
+    assert not c.reports.duplicated(["organ_id", "year"]).any()
+    title = str(briefs.corpus_title(c))
+    assert f"{len(family.reports)} {briefs.label('reports')}" in title
+    assert briefs.label("duplicate_files").format(n=n_both, files=len(c.files)) in title
+    # the rankings name each organ-year once; the per-year counts are over one file per organ-year
+    ranked = str(briefs.rankings(c, metrics=["requests_new"], top=100, top_per_year=100))
+    names = re.findall(r"<tr><td>\d+</td><td>([^<]*)</td><td>([^<]*)</td>", ranked)
+    assert names and len(names) == len(set(names))
+    metrics = c.store.metrics
+    solid = metrics[(metrics["metric"] == "grant_rate") & metrics["value"].notna() & ~metrics["small_n"].fillna(False)]
+    year_of = dict(zip(c.all_files["report_id"], c.all_files["year"]))
+    over_files = solid["report_id"].map(year_of).value_counts()
+    over_reports = solid[solid["report_id"].isin(set(c.all_years["report_id"]))]["report_id"].map(year_of).value_counts()
+    assert (over_files > over_reports.reindex(over_files.index, fill_value=0)).any()   # copies would count twice
+    by_year = str(briefs.distributions_by_year(c, metrics=["grant_rate"]))
+    shown = {int(y): int(n) for y, n in re.findall(r"<tr><td>[^<]*</td><td>(\d{4})</td><td>(\d+)</td>", by_year)}
+    assert shown == {int(y): int(n) for y, n in over_reports.items()}
+    per_year = {y: sum(1 for (_, yy) in family.reports if yy == y) for y in family.years}
+    links = str(briefs.brief_links(c))
+    assert all(rid[:16] in links for rid in c.files["report_id"])
+    c23 = briefs.load_corpus(str(store), year=2023)
+    assert len(c23.reports) == per_year[2023] and len(c23.files) == per_year[2023] + sum(
+        1 for (i, y), layout in family.layout.items() if layout == "both" and y == 2023)
