@@ -294,13 +294,16 @@ def load_report(report_path: str = "", store: str = "", report_id: str = "", pre
 @dataclasses.dataclass
 class CorpusData:
     """A store's reports for a corpus brief: `reports` is the selection (year and filter), `all_years`
-    the same filter over every year (for trends)."""
+    the same filter over every year (for trends), one file per organ-year (the panel's); `files`
+    and `all_files` the same with every file, the panel's duplicates included."""
 
     store: StoreData
     year: int | None
     filter: str
     reports: pd.DataFrame
     all_years: pd.DataFrame
+    files: pd.DataFrame
+    all_files: pd.DataFrame
 
     @property
     def ids(self) -> set[str]:
@@ -314,16 +317,26 @@ class CorpusData:
 def load_corpus(store: str, year: int | None = None, where: str = "") -> CorpusData:
     """A store's reports of `year` (None: every year) that match `where`, an expression of the
     filter language of `helpers.filter_expr` over the reports table (e.g. `organ_kind ==
-    "department"` or `level in ["county", "city"]`; never evaluated as code)."""
+    "department"` or `level in ["county", "city"]`; never evaluated as code).
+
+    An organ-year published in several files (as a page and as an attachment, in PDF and DOCX)
+    counts once: its panel row's file stands for it (`helpers.metrics.panel_table`), the others
+    are in `files` only."""
     from .filter_expr import filter_frame
+    from .metrics import panel_table
 
     data = store_data(store)
-    reports = filter_frame(data.reports, where)
-    all_years = reports
+    all_files = filter_frame(data.reports, where).reset_index(drop=True)
+    ids = set(all_files["report_id"].astype(str))
+    primary = set(panel_table(data.cells[data.cells["report_id"].astype(str).isin(ids)], all_files).table["report_id"]
+                  .astype(str)) if len(all_files) else set()
+    all_years = all_files[all_files["report_id"].astype(str).isin(primary)].reset_index(drop=True)
+    reports, files = all_years, all_files
     if year is not None:
-        reports = reports[reports["year"] == int(year)]
-    return CorpusData(store=data, year=None if year is None else int(year), filter=where,
-                      reports=reports.reset_index(drop=True), all_years=all_years.reset_index(drop=True))
+        reports = reports[reports["year"] == int(year)].reset_index(drop=True)
+        files = files[files["year"] == int(year)].reset_index(drop=True)
+    return CorpusData(store=data, year=None if year is None else int(year), filter=where, reports=reports,
+                      all_years=all_years, files=files, all_files=all_files)
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,8 +734,14 @@ def corpus_title(c: CorpusData) -> Html:
     scope = label("all_years") if c.year is None else str(c.year)
     filt = f'<p class="note">{_e(label("filter"))}: <code>{_e(c.filter)}</code></p>' if c.filter else ""
     return Html(f'<div class="identity"><p class="kicker">{_e(label("corpus_brief"))}</p><h1>{_e(scope)} '
-                f'<span class="year">{len(c.reports)} {_e(label("reports"))}</span></h1>{filt}'
+                f'<span class="year">{len(c.reports)} {_e(label("reports"))}</span></h1>{filt}{_duplicates_note(c)}'
                 f'<p class="note"><code>{_e(c.store.path.name)}</code></p></div>')
+
+
+def _duplicates_note(c: CorpusData) -> str:
+    """How many files of the selection are duplicates of an organ-year counted once ("" if none)."""
+    n = len(c.files) - len(c.reports)
+    return f'<p class="note">{_e(label("duplicate_files").format(n=n, files=len(c.files)))}</p>' if n else ""
 
 
 def coverage(c: CorpusData) -> Html:
@@ -731,7 +750,7 @@ def coverage(c: CorpusData) -> Html:
     parts = []
     scope = label("all_years") if c.year is None else str(c.year)
     filt = f"；{label('filter')}：{c.filter}" if c.filter else ""
-    parts.append(f'<p class="summary">{_e(scope)}{_e(filt)} — {_e(label("reports"))}: {len(r)}</p>')
+    parts.append(f'<p class="summary">{_e(scope)}{_e(filt)} — {_e(label("reports"))}: {len(r)}</p>{_duplicates_note(c)}')
     if len(r):
         tab = (r.assign(year=r["year"].astype("string").fillna("?"))
                .groupby(["year", "template", "form"], dropna=False).size().reset_index(name="n"))
@@ -759,7 +778,7 @@ def coverage(c: CorpusData) -> Html:
 def coverage_matrix(c: CorpusData) -> Html:
     """Organ × year: how many files each organ published for each year (every year of the filter,
     so gaps show), the first `coverage_organs` organs by name and a count of the rest."""
-    r = c.all_years
+    r = c.all_files
     if r.empty or "organ_id" not in r:
         return Html("")
     organ = r["organ_id"].astype(object).where(r["organ_id"].notna(), "report:" + r["report_id"].astype(str))
@@ -1005,8 +1024,8 @@ def trend_note(c: CorpusData) -> Html:
 
 
 def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: Mapping[str, str] | None = None) -> Html:
-    """A table linking every selected report's brief (`href` formatted with report_id and short_id)."""
-    r = c.reports.sort_values(["year", "agency"], na_position="last", kind="stable")
+    """A table linking every selected file's brief (`href` formatted with report_id and short_id)."""
+    r = c.files.sort_values(["year", "agency"], na_position="last", kind="stable")
     rows = []
     for rec in r.to_dict("records"):
         rid = str(rec["report_id"])

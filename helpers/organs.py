@@ -21,11 +21,13 @@ from typing import Any
 
 from .template import organ_kind, read_data
 
-__all__ = ["LEVELS", "Organ", "Place", "clean_name", "identify", "organ_key", "resolve_region"]
+__all__ = ["LEVELS", "Organ", "Place", "clean_name", "identify", "organ_key", "printed_alike", "resolve_region"]
 
 LEVELS = ("province", "city", "county", "township", "department", "unknown")
 
 _SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+_NOT_WORD = re.compile(r"[\W_]+")            # punctuation and symbols (CJK characters are word characters)
+_PLACE_END = re.compile(r"(?:\d{6}|省|自治区|特别行政区|市|地区|自治州|州|盟|县|自治县|区|旗|自治旗)$")
 
 
 @dataclass(frozen=True)
@@ -236,3 +238,19 @@ def identify(name: str | None) -> Organ:
     own_place = place if not rest or _spelling_key(rest) == "政府" else None
     return Organ(organ_id=organ_id, name=cleaned, key=key, kind=kind,
                  level=_level(kind, own_place, _spelling_key(cleaned)), region_code=region_code, region=region)
+
+
+def printed_alike(a: str | None, b: str | None) -> bool:
+    """Whether two printed names are one organ's name printed differently: the same identity key
+    once punctuation and symbols are dropped (荷原市·生态环境局), or one of them with a place printed
+    before the other (江南省荷原市生态环境局 beside 荷原市生态环境局). Used where another source (a
+    crawl's seed) names the organ, so that a misprint does not split one organ in two."""
+    keys = []
+    for name in (a, b):
+        text = clean_name(name)
+        key = organ_key(_NOT_WORD.sub("", text)) if text else None
+        if not key:
+            return False
+        keys.append(key)
+    short, long = sorted(keys, key=len)
+    return short == long or (long.endswith(short) and bool(_PLACE_END.search(long[: len(long) - len(short)])))

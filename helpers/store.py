@@ -842,17 +842,53 @@ def _same(a: Any, b: Any) -> bool:
     return (_missing(a) and _missing(b)) or a == b
 
 
+def _organ_hints(root: Path) -> dict[str, str]:
+    """report_id → the organ a crawl's seed names for the file (provenance `organ`, first fetch)."""
+    folder = root / PROVENANCE
+    frames = [pq.read_table(p) for p in sorted(folder.glob("prov-*.parquet"))] if folder.is_dir() else []
+    frames = [t.select(["report_id", "organ", "fetched_at"]).to_pandas() for t in frames if "organ" in t.column_names]
+    if not frames:
+        return {}
+    hints = pd.concat(frames).dropna(subset=["organ"]).sort_values("fetched_at", kind="stable")
+    return dict(hints.drop_duplicates("report_id")[["report_id", "organ"]].itertuples(index=False))
+
+
+def _expected_organs(index: pd.DataFrame, hints: dict[str, str]) -> list[Any]:
+    """Per report, the organ its seed names (an `Organ`) where that should be its identity, else None
+    (keep the one of its printed agency): when the printed agency is that organ's name printed
+    differently (`organs.printed_alike`), or was not read and the seed names a known kind of organ.
+    So a report published as a page and as an attachment is one organ-year even when one copy
+    misprints the name; the printed `agency` is kept as printed."""
+    from .organs import identify, printed_alike
+
+    out: list[Any] = []
+    for rid, agency in zip(index["report_id"], index["agency"]):
+        hint = hints.get(rid)
+        organ = identify(hint) if hint else None
+        if organ is not None and organ.organ_id is not None and (
+                printed_alike(None if _missing(agency) else agency, hint)
+                or (_missing(agency) and organ.kind != "unknown")):
+            out.append(organ)
+        else:
+            out.append(None)
+    return out
+
+
 def _link(root: Path, runner: Callable[[], _Runner] | None = None) -> int:
     """Link organ-years and recompute cross-year findings where a link changed; returns how many reports."""
     parts = _committed(root)
     index = _read_columns(parts["reports"], "reports", _INDEX_COLUMNS).drop_duplicates("report_id")
     if index.empty:
         return 0
+    organs = _expected_organs(index, _organ_hints(root))
+    organ_changed = [o is not None and o.organ_id != cur for o, cur in zip(organs, index["organ_id"])]
+    index["organ_id"] = [cur if o is None else o.organ_id for o, cur in zip(organs, index["organ_id"])]
     idx = _expected_links(index)
     prev_changed = [not _same(a, b) for a, b in zip(idx["previous_report_id"], idx["exp_prev"])]
     name_changed = [not _same(a, b) for a, b in zip(idx["organ_name"], idx["exp_name"])]
     idx["prev_changed"] = prev_changed
-    affected = idx[[p or n for p, n in zip(prev_changed, name_changed)]]
+    idx["exp_organ"] = organs
+    affected = idx[[p or n or o for p, n, o in zip(prev_changed, name_changed, organ_changed)]]
     if affected.empty:
         return 0
     part_of = dict(zip(index["report_id"], index["part"]))
@@ -867,11 +903,25 @@ def _link(root: Path, runner: Callable[[], _Runner] | None = None) -> int:
         hit = frame["report_id"].isin(upd.index)
         for col, src in (("previous_report_id", "exp_prev"), ("organ_name", "exp_name")):
             frame[col] = frame[col].astype(object).where(~hit, frame["report_id"].map(upd[src]).astype(object))
+        _set_organs(frame, upd["exp_organ"])
         if counts is not None:
             for col, src in (("n_errors", "error"), ("n_warnings", "warning")):
                 frame[col] = frame["report_id"].map(counts[src]).astype("Int64").fillna(frame[col])
         _atomic_write(_to_arrow(frame, "reports"), root / "reports" / part)
     return len(affected)
+
+
+def _set_organs(frame: pd.DataFrame, organs: pd.Series) -> None:
+    """Give the reports of `frame` that `organs` (report_id → Organ or None) names that organ's
+    identity: id and region, and its kind and level where its name tells them."""
+    for i, rid in enumerate(frame["report_id"]):
+        organ = organs.get(rid)
+        if organ is None or _missing(organ):
+            continue
+        frame.loc[frame.index[i], ["organ_id", "region_code", "region"]] = [organ.organ_id, organ.region_code,
+                                                                           organ.region]
+        if organ.kind != "unknown":
+            frame.loc[frame.index[i], ["organ_kind", "level"]] = [organ.kind, organ.level]
 
 
 def _relink_findings(root: Path, parts: dict[str, list[Path]], part: str, relink: pd.DataFrame,
@@ -1147,13 +1197,14 @@ class Corpus:
 
 PROVENANCE = "provenance"
 PROVENANCE_SCHEMA = pa.schema([("report_id", _STR), ("source_url", _STR), ("fetched_at", _TS), ("published", _DATE),
-                               ("parent_url", _STR)])
+                               ("parent_url", _STR), ("organ", _STR)])   # organ: the crawl seed's (see _link)
 READ_SCHEMAS = {"reports": pa.schema(list(SCHEMAS["reports"]) + [PROVENANCE_SCHEMA.field(n) for n in
                                                                   ("source_url", "fetched_at", "parent_url")])}
 
 
 def add_provenance(store: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> int:
-    """Add provenance records (PROVENANCE_SCHEMA; report_id is the file's sha256) to a store."""
+    """Add provenance records (PROVENANCE_SCHEMA; report_id is the file's sha256) to a store, then
+    link organ-years again: a record's `organ` can give a report its organ (see `_link`)."""
     root = Path(store).absolute()
     if not _is_store(root):
         raise StoreError(f"{root}: not an ogi store ({MARKER} missing); ingest the files first")
@@ -1164,6 +1215,7 @@ def add_provenance(store: str | os.PathLike[str], records: Iterable[dict[str, An
     name = f"prov-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}.parquet"
     with _locked(root):
         _atomic_write(table, root / PROVENANCE / name)
+        _link(root)
     return len(table)
 
 
@@ -1171,7 +1223,8 @@ def _provenance_views(con: Any, root: Path) -> None:
     """`_provenance` (the first fetch of each report_id) and the reports views with its columns."""
     parts = sorted((root / PROVENANCE).glob("prov-*.parquet")) if (root / PROVENANCE).is_dir() else []
     if parts:
-        con.execute(f"CREATE VIEW _provenance_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, filename = true)")
+        con.execute(f"CREATE VIEW _provenance_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, filename = true, "
+                    "union_by_name = true)")
     else:
         empty = PROVENANCE_SCHEMA.empty_table().append_column("filename", pa.array([], pa.string()))
         con.register("_provenance_empty", empty)

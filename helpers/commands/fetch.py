@@ -47,13 +47,16 @@ def register(sub: Any) -> None:
     p.add_argument("--backoff", type=float, default=None, metavar="S",
                    help="seconds before the first retry, doubling each time (default 1)")
     p.add_argument("--dry-run", action="store_true", help="fetch list pages only and list what would be fetched")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (shown on a terminal only: the crawl's and one per site being crawled, with "
+                   "its host's pages, files, MB and errors)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Crawl, then print the summary (and the per-host table)."""
     from ..fetch import Settings, crawl, read_seeds
+    from ..fetch.progress import hosts_text
 
     if not args.out and not args.dry_run:
         print("ogi fetch: give --out ARCHIVE (or --dry-run)", file=sys.stderr)
@@ -70,12 +73,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         rows = summary.would_fetch
         print(table_text(rows, ["organ", "kind", "year", "title", "url"]) if rows else "nothing to fetch")
-    hosts = summary.hosts
-    if len(hosts):
-        shown = hosts.sort_values(["errors", "pages"], ascending=False).head(MAX_HOST_LINES)
-        print(table_text(shown.to_dict("records"), list(hosts.columns)), file=sys.stderr)
-        if len(hosts) > MAX_HOST_LINES:
-            print(f"... and {len(hosts) - MAX_HOST_LINES} more hosts", file=sys.stderr)
+    hosts = hosts_text(summary.hosts, MAX_HOST_LINES)
+    if hosts:
+        print(hosts, file=sys.stderr)
     print(f"{args.out or 'dry run'}: {summary}")
     if summary.reached == 0:
         print("ogi fetch: no seed could be reached; check the URLs and the network", file=sys.stderr)

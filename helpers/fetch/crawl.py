@@ -174,7 +174,7 @@ class _Crawler:
         self.prev_meta: dict[str, dict[str, Any]] = {}
         self.host_stats: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
         self.summary = FetchSummary(run=archive.run, seeds=len(seeds), reached=0)
-        self.bar: Any = None
+        self.progress: Any = None
         self.client: Any = None
         for row in archive.rows():
             url, run, status = row["url"], int(row["run"]), row["status"]
@@ -381,10 +381,10 @@ class _Crawler:
                                      "title": item.title, "published": item.published, "parent_url": item.parent,
                                      "error": rules.reason or "disallowed by robots.txt",
                                      "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}, None)
-                self._tick()
+                self._tick(st)
                 return
             row, body, page = await self._fetch(item, seed.organ)
-            self._tick()
+            self._tick(st)
         status = str(row.get("status") or "")
         if status in _REDIRECTS_S and row.get("redirect"):
             if item.hops < int(_limit("max_redirects")):
@@ -431,12 +431,13 @@ class _Crawler:
                 self._queue(st, Item(link.url, "entry", item.url, link.year, link.text,
                                      link.published.isoformat() if link.published else "", item.depth + 1))
 
-    def _tick(self) -> None:
-        if self.bar is not None:
+    def _tick(self, st: _SeedState | None = None) -> None:
+        """One URL done: the bars' figures (the seed's host, the whole crawl)."""
+        if self.progress is not None:
             s = self.summary
-            self.bar.update(1)
-            self.bar.set_postfix(pages=s.pages, files=s.files, MB=f"{s.bytes / 1e6:.1f}", errors=s.errors,
-                                 refresh=False)
+            host = self.host_stats[site_of(st.seed.url)] if st is not None else {}
+            self.progress.tick(id(st) if st is not None else None, host,
+                               {"pages": s.pages, "files": s.files, "bytes": s.bytes, "errors": s.errors})
 
     async def _seed_worker(self, seeds: asyncio.Queue[Seed]) -> None:
         while True:
@@ -448,19 +449,23 @@ class _Crawler:
             self._queue(st, Item(seed.url, "list"))
             if not st.lists:  # the seed URL was queued by another seed already
                 st.reached = True
-            while st.lists or st.items:
-                await self._visit(st, (st.lists or st.items).popleft())
+            self.progress.start(id(st), site_of(seed.url))
+            try:
+                while st.lists or st.items:
+                    await self._visit(st, (st.lists or st.items).popleft())
+            finally:
+                self.progress.finish(id(st))
             self.summary.reached += st.reached
 
     async def run(self) -> FetchSummary:
         import httpx
-        from tqdm import tqdm
+
+        from .progress import Progress
 
         t0 = time.perf_counter()
         limits = httpx.Limits(max_connections=max(4, self.s.concurrency * 2), max_keepalive_connections=max(4, self.s.concurrency * 2))
         headers = {"User-Agent": self.s.user_agent, "Accept-Encoding": "gzip, deflate"}
-        self.bar = tqdm(unit="url", file=sys.stderr, desc="fetch", dynamic_ncols=True,
-                        disable=not self.s.progress or not sys.stderr.isatty())
+        self.progress = Progress(self.s.progress, self.s.concurrency, sys.stderr)
         queue: asyncio.Queue[Seed] = asyncio.Queue()
         for seed in self.seeds:
             queue.put_nowait(seed)
@@ -473,7 +478,7 @@ class _Crawler:
             finally:
                 for w in workers:
                     w.cancel()
-                self.bar.close()
+                self.progress.close()
         self.summary.seconds = time.perf_counter() - t0
         import pandas as pd
 

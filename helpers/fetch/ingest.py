@@ -67,12 +67,18 @@ def archive_inputs(archive: str | os.PathLike[str]) -> Iterator[tuple[Path, dict
             os.replace(tmp, path)
         yield path, {"report_id": sha, "source_url": row["url"],
                      "fetched_at": dt.datetime.fromisoformat(row["fetched_at"]) if row["fetched_at"] else None,
-                     "published": _date(row["published"]), "parent_url": row["parent_url"] or None}
+                     "published": _date(row["published"]), "parent_url": row["parent_url"] or None,
+                     "organ": row["organ"] or None}
 
 
 def ingest_archive(archive: str | os.PathLike[str], store: str | os.PathLike[str], **options: Any) -> Any:
     """Ingest an archive's reports into a store (options as for `helpers.ingest`), then record their
-    provenance, which also reaches reports of the same bytes already in the store."""
+    provenance, which also reaches reports of the same bytes already in the store.
+
+    The provenance names each file's organ as the seed gave it; the store's linking step then gives
+    that organ to a report whose printed agency is the same name printed differently (or unread), so
+    that a report published as a page and as an attachment is one organ-year: one row of the panel,
+    the other file listed as its duplicate (`helpers.metrics.panel_table`)."""
     from ..store import add_provenance, ingest
 
     inputs = list(archive_inputs(archive))

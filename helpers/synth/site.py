@@ -4,8 +4,9 @@
 in one of three CMS styles, each with its own list and pagination markup ("trs": 首页/上一页/下一页/尾页
 pages index_N.html; "jcms": numbered ?page=N with 上页/下页; "dede": [N] links and rel=next arrows
 on list_N.shtml), UTF-8 or GBK. Each organ-year report is a page (the HTML report in the article),
-a page with an attachment (PDF, DOCX or text, rendered by `helpers.synth.render`), both, an
-attachment linked straight from the list, or a page of scanned images plus an attachment. Around
+a page with an attachment (PDF, DOCX or text, rendered by `helpers.synth.render`), both (the
+attachment printing the agency as the page does, or differently: `printed`), an attachment linked
+straight from the list, or a page of scanned images plus an attachment. Around
 them: news items, redirects, 404 and 500 responses (one that recovers), slow pages, a robots.txt
 that disallows a folder and a wildcard, a huge file, a pagination trap and link loops. Attachments
 live partly on a shared file host (another port of the same address).
@@ -19,6 +20,7 @@ reports in place, as a silent edit after publication.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import email.utils
 import functools
@@ -102,6 +104,7 @@ class SiteFamily:
     special: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # name -> [(site, path)]
     list_pages: dict[str, int] = field(default_factory=dict)                  # site -> real list pages
     dates: dict[tuple[int, int], tuple[dt.date | None, dt.date]] = field(default_factory=dict)  # page's, list's
+    printed: dict[tuple[int, int], str] = field(default_factory=dict)   # "both": the agency the attachment prints
 
     def __post_init__(self) -> None:
         self.years = tuple(sorted(self.years))
@@ -166,8 +169,8 @@ class SiteFamily:
             entries.append({"title": w["decoy_print"].format(year=year), "href": target, "date": dt.date(year + 1, 1, 4)})
             self._special("disallowed", site, target)
         if i % 11 == 5:  # a deleted report: 404
-            entries.append({"title": w["broken_title"].format(year=self.years[1]), "href": "/gone/report.html",
-                            "date": dt.date(self.years[1] + 1, 1, 2)})
+            entries.append({"title": w["broken_title"].format(year=self.years[min(1, len(self.years) - 1)]), "href": "/gone/report.html",
+                            "date": dt.date(self.years[min(1, len(self.years) - 1)] + 1, 1, 2)})
             self._special("404", site, "/gone/report.html")
         if i % 13 == 7:  # a server error that does not recover
             self._add(site, "/broken/report.html", Resource(status=500))
@@ -177,8 +180,8 @@ class SiteFamily:
         if i % 10 == 9:  # a redirect loop
             self._add(site, "/loop/a.html", Resource(status=302, location="/loop/b.html"))
             self._add(site, "/loop/b.html", Resource(status=302, location="/loop/a.html"))
-            entries.append({"title": w["broken_title"].format(year=self.years[2]), "href": "/loop/a.html",
-                            "date": dt.date(self.years[2] + 1, 1, 2)})
+            entries.append({"title": w["broken_title"].format(year=self.years[min(2, len(self.years) - 1)]), "href": "/loop/a.html",
+                            "date": dt.date(self.years[min(2, len(self.years) - 1)] + 1, 1, 2)})
             self._special("redirect_loop", site, "/loop/a.html")
         rng.shuffle(entries)
         entries.sort(key=lambda e: e["date"], reverse=True)
@@ -212,7 +215,14 @@ class SiteFamily:
         page_path = self._page_path(cms, f"r{year}")
         attach: tuple[str, str, str] | None = None        # (site, path, link text)
         if layout in ("attach", "both", "direct", "images"):
-            data = render(rep, form, rng=rng.getrandbits(32)).data
+            printed = rep
+            if layout == "both":   # the attachment may print the agency differently (attachment_agency)
+                variants = w["attachment_agency"]
+                agency = variants[(k // len(LAYOUTS)) % len(variants)].format(
+                    agency=rep.agency, head=rep.agency[:2], tail=rep.agency[2:])
+                printed = dataclasses.replace(rep, agency=agency)
+                self.printed[(i, year)] = agency
+            data = render(printed, form, rng=rng.getrandbits(32)).data
             name = f"{title}{_EXT[form]}"
             style = (k // 2) % 3 if layout != "direct" else 0
             if style == 0:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.organs import LEVELS, clean_name, identify, organ_key, resolve_region
+from helpers.organs import LEVELS, clean_name, identify, organ_key, printed_alike, resolve_region
 
 # Each group: spellings of one organ seen across years of real reports.
 SAME_ORGAN = [
@@ -113,3 +113,33 @@ def test_clean_name_folds_width_spaces_and_scope() -> None:
     assert clean_name(" 淮安市　人民政府（本级） ") == "淮安市人民政府"
     assert clean_name("ＡＢ县") == unicodedata.normalize("NFKC", "ＡＢ县")
     assert organ_key("淮安市政府") == organ_key("淮安市人民政府") == "320800"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("荷原市生态环境局", "荷原市·生态环境局"),           # punctuation inside the name
+    ("荷原市生态环境局", "江南省荷原市生态环境局"),       # a place printed before it
+    ("荷原市生态环境局", "生态环境局"),                   # ... or not
+    ("梅塘街道办事处", "江南省梅塘街道"),
+    ("淮安市人民政府", "江苏省淮安市政府"),               # the same id anyway
+])
+def test_one_name_printed_differently(a: str, b: str) -> None:
+    assert printed_alike(a, b) and printed_alike(b, a)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("X县人民政府", "X县教育局"),                         # a department of the county
+    ("X县人民政府", "X县人民政府办公室"),                 # its general office
+    ("X县人民政府", "X县Y镇人民政府"),                    # a township below it
+    ("荷原市生态环境局", "荷原生态环境局"),               # a character less is another name
+    ("淮安市人民政府", None),
+])
+def test_other_organs_are_not_printed_alike(a: str, b: str | None) -> None:
+    assert not printed_alike(a, b) and not printed_alike(b, a)
+
+
+@given(st.text(alphabet="淮安市县区镇人民政府局办公室教育发展和改革委员会·（）() -", min_size=1, max_size=12),
+       st.text(alphabet="淮安市县区镇人民政府局办公室教育发展和改革委员会·（）() -", min_size=1, max_size=12))
+def test_printed_alike_is_symmetric_and_holds_for_one_id(a: str, b: str) -> None:
+    assert printed_alike(a, b) == printed_alike(b, a)
+    if identify(a).organ_id is not None and identify(a).organ_id == identify(b).organ_id:
+        assert printed_alike(a, b)
