@@ -168,7 +168,10 @@ def _cell_from_key(key: str, value: Any) -> dict[str, Any]:
 
 
 def cells_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A tidy cell table with stable dtypes: value a nullable float, the rest strings."""
+    """A tidy cell table with stable dtypes: value a nullable float, status an ordered categorical
+    (`STATUSES` order, `helpers.frames`), the rest strings."""
+    from .frames import typed
+
     data: dict[str, Any] = {}
     for c in CELL_COLUMNS:
         if c == "value":
@@ -177,4 +180,4 @@ def cells_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         else:
             data[c] = pd.array(["" if r.get(c) is None or r.get(c) is pd.NA else str(r[c]) for r in rows],
                                dtype="string")
-    return pd.DataFrame(data, columns=CELL_COLUMNS)
+    return typed(pd.DataFrame(data, columns=CELL_COLUMNS))
