@@ -75,12 +75,12 @@ def _is_dates(s: pd.Series) -> bool:
 
 def _categorical(s: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
     """`s` as `dtype`; values outside its categories become extra categories after the known ones."""
-    cat = pd.Categorical(s, dtype=dtype)
-    lost = cat.isna() & s.notna().to_numpy()
-    if lost.any():
-        extra = sorted({str(v) for v in s[lost]} - set(dtype.categories))
-        cat = pd.Categorical(s, dtype=pd.CategoricalDtype([*dtype.categories, *extra], ordered=True))
-    return pd.Series(cat, index=s.index, name=s.name)
+    other = s.notna() & ~s.isin(dtype.categories)
+    if other.any():
+        extra = sorted({str(v) for v in s[other]} - set(dtype.categories))
+        dtype = pd.CategoricalDtype([*dtype.categories, *extra], ordered=True)
+        s = s.where(~other, s.astype(object).map(str))
+    return pd.Series(pd.Categorical(s, dtype=dtype), index=s.index, name=s.name)
 
 
 def ordered(values: Any, categories: Any) -> pd.Categorical:
