@@ -111,7 +111,7 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
             new = _dates(s)
         if new is not None:
             if out is frame:
-                out = frame.copy()
+                out = frame.copy(deep=False)   # copy-on-write: the caller's frame is untouched
             out.isetitem(i, new)
     return out
 
@@ -129,6 +129,6 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
             new = pd.Series([None if pd.isna(v) else v.date() for v in s], index=s.index, name=s.name, dtype=object)
         if new is not None:
             if out is frame:
-                out = frame.copy()
+                out = frame.copy(deep=False)   # copy-on-write: the caller's frame is untouched
             out.isetitem(i, new)
     return out

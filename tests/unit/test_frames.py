@@ -75,7 +75,9 @@ _TEXT = st.one_of(st.none(), st.sampled_from([*STATUSES, *SEVERITIES, *LEVELS, "
 def test_typing_never_loses_a_value_and_plain_undoes_it(rows: list[tuple]) -> None:
     frame = pd.DataFrame(rows, columns=["status", "severity", "level", "published"]).astype(
         {"status": object, "severity": object, "level": object, "published": object})
+    before = frame.dtypes.to_dict()
     t = typed(frame)
+    assert frame.dtypes.to_dict() == before                               # the caller's frame is untouched
     for col in ("status", "severity", "level"):
         assert isinstance(t[col].dtype, pd.CategoricalDtype) and t[col].cat.ordered
         known = list({"status": status_dtype, "severity": severity_dtype, "level": level_dtype}[col]().categories)
