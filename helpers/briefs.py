@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import plots
 from .errors import BriefError
+from .frames import DATE_COLUMNS
 from .template import read_data, common, get_template
 
 __all__ = [
@@ -242,7 +243,8 @@ def report_from_store(data: StoreData, report_id: str, with_previous: bool = Tru
     if rows.empty:
         raise BriefError(str(data.path), f"no report with id {report_id!r} in the store; "
                          "list the ids with `ogi` or the store's reports table")
-    meta = {k: (None if _missing(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+    meta = {k: (None if _missing(v) else v.date() if k in DATE_COLUMNS and isinstance(v, pd.Timestamp) else v)
+            for k, v in rows.iloc[0].to_dict().items()}   # dates shown as dates, not midnight timestamps
     sec = data.part(report_id, "sections")
     sections = {str(s): str(t) for s, t in zip(sec.get("section", []), sec.get("text", [])) if not _missing(t)}
     previous = None

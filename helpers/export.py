@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import StoreError
+from .frames import category_dtypes, plain, typed
 from .metrics import PANEL_STATUSES, metrics_config, panel_table, report_metrics
 from .record import CELL_COLUMNS
 from .template import TEMPLATE_VERSIONS, Row, get_template
@@ -336,7 +337,7 @@ def _conflict_findings(conflicts: pd.DataFrame) -> pd.DataFrame:
 
 def read_long_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a long-layout CSV export back with the cells table's dtypes (value a nullable float,
-    text columns as text with "" kept as "", not NaN)."""
+    status and level ordered categoricals, text columns as text with "" kept as "", not NaN)."""
     head = pd.read_csv(path, nrows=0).columns
     numeric = {"value", "year"} | {c for c in head if c.startswith("n_")}
     dtypes = {c: "str" for c in head if c not in numeric}
@@ -345,7 +346,9 @@ def read_long_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         df["value"] = df["value"].astype("Float64")
     if "year" in df:
         df["year"] = df["year"].astype("Int64")
-    return df
+    for col in set(category_dtypes()) & set(df.columns):   # an empty category cell is a missing one
+        df[col] = df[col].where(df[col] != "")
+    return typed(df)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,6 +418,7 @@ def store_version_id(reports: pd.DataFrame, cells: pd.DataFrame, findings: pd.Da
     own = getattr(store, "version_id", None)
     if own:
         return str(own)
+    reports, cells, findings = plain(reports), plain(cells), plain(findings)  # the same id whatever the dtypes
     h = hashlib.sha256()
     for frame in (reports.drop(columns=[c for c in ("ingested_at",) if c in reports.columns]), cells, findings):
         rows = pd.util.hash_pandas_object(frame.astype("string"), index=False) if len(frame) else pd.Series([], dtype="uint64")
@@ -752,6 +756,8 @@ def export_tables(reports: pd.DataFrame, cells: pd.DataFrame, to: str, out: str 
         from .validate import FINDING_COLUMNS
 
         findings = pd.DataFrame({c: pd.Series(dtype="string") for c in ["report_id", *FINDING_COLUMNS]})
+    # the writers take the store's own types (dates as datetime.date, text as text), not the public ones
+    reports, cells, findings = plain(reports), plain(cells), plain(findings)
     path = Path(out)
     mode = _target(path, to)
     names = [table or "cells"] if mode == "file" else ([table] if table else list(TABLES))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import StoreError, TemplateError
+from .frames import ordered
 from .template import common, get_template, read_data
 
 __all__ = [
@@ -450,7 +451,7 @@ def panel(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] | None
             value[out], status[out], note[out] = np.where(ok, total, np.nan), st, _strip(nt)
     return pd.DataFrame({"report_id": pd.array(np.repeat(rids, n_k), dtype="str"),
                          "key": pd.array(np.tile(np.array(list(keys), dtype=object), n), dtype="str"),
-                         "value": _nullable(value), "status": pd.array(status, dtype="str"),
+                         "value": _nullable(value), "status": ordered(status, PANEL_STATUSES),
                          "note": pd.array(note, dtype="str")})
 
 
@@ -536,7 +537,7 @@ def panel_table(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] 
     cols: dict[str, Any] = {}
     for j, k in enumerate(keys):
         cols[k] = _nullable(val[pos, j])
-        cols[f"{k}:status"] = pd.Categorical(st[pos, j], categories=list(PANEL_STATUSES), ordered=True)
+        cols[f"{k}:status"] = ordered(st[pos, j], PANEL_STATUSES)
     table = pd.concat([out, pd.DataFrame(cols)], axis=1)
     # conflicts: a duplicate whose number differs from the primary's
     rows = []

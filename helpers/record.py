@@ -159,7 +159,71 @@ class Report:
         return rec
 
     def status_counts(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.cells["status"].value_counts().items()}
+        """Cells per status, in `STATUSES` order, statuses with no cell left out."""
+        counts = self.cells["status"].astype(str).value_counts()
+        order = [*STATUSES, *sorted(set(counts.index) - set(STATUSES))]
+        return {k: int(counts[k]) for k in order if k in counts.index}
+
+    # Display (a notebook shows `_repr_html_`, a console `__repr__`)
+
+    def _finding_counts(self) -> dict[str, int] | None:
+        """Findings per severity of the single-report rules (`validate` without a previous year), or
+        None if validation itself fails: a display never raises."""
+        try:
+            from .validate import SEVERITIES, validate
+
+            sev = validate(self)["severity"].astype(str).value_counts()
+        except Exception:  # noqa: BLE001 - a repr must not raise, whatever the record holds
+            return None
+        return {k: int(sev.get(k, 0)) for k in SEVERITIES}
+
+    def __repr__(self) -> str:
+        """`<Report AGENCY YEAR (FORMAT format): N cells, N unreadable, N errors>`, control characters
+        of the (untrusted) agency escaped."""
+        agency = _printable(self.agency) if self.agency else "(agency not printed)"
+        year = str(self.year) if self.year is not None else "(year not printed)"
+        counts = self.status_counts()
+        parts = [f"{len(self.cells)} cells", f"{counts.get('unreadable', 0)} unreadable"]
+        findings = self._finding_counts()
+        if findings is not None:
+            errors = findings.get("error", 0)
+            parts.append(f"{errors} error{'' if errors == 1 else 's'}")
+        return f"<Report {agency} {year} ({_printable(self.template)} format): {', '.join(parts)}>"
+
+    def _repr_html_(self) -> str:
+        """A small summary table for Jupyter: agency, year, format, source, cells per status and
+        findings per severity. Every text of the report is HTML-escaped (report text is untrusted)."""
+        from html import escape
+
+        def e(v: Any) -> str:
+            return escape("" if v is None else _printable(v), quote=True)
+
+        try:
+            fmt = f"{self.template} · {get_template(self.template).name}"
+        except Exception:  # noqa: BLE001 - an unknown template still displays
+            fmt = str(self.template)
+        source = " · ".join(str(x) for x in (self.path, self.form, self.encoding) if x)
+        findings = self._finding_counts()
+        rows = [
+            ("agency", e(self.agency) if self.agency else "<i>not printed</i>"),
+            ("year", e(self.year) if self.year is not None else "<i>not printed</i>"),
+            ("format", e(fmt)),
+            ("title", e(self.title)),
+            ("source", e(source)),
+            ("sha256", f"<code>{e(self.sha256[:16])}</code>" if self.sha256 else ""),
+            ("cells", e(f"{len(self.cells)}: " + ", ".join(f"{k} {v}" for k, v in self.status_counts().items()))),
+            ("findings", e(", ".join(f"{k} {v}" for k, v in findings.items())) if findings is not None
+             else "<i>validation failed</i>"),
+        ]
+        body = "".join(f"<tr><th style=\"text-align:left\">{k}</th><td style=\"text-align:left\">{v}</td></tr>"
+                       for k, v in rows if v)
+        return f'<table class="ogi-report"><caption>Report</caption>{body}</table>'
+
+
+def _printable(text: Any) -> str:
+    """`text` with control and other non-printable characters as escapes (`\\n`, `\\x1b`), for a
+    console repr of untrusted report text."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _get_cells(self: Report) -> pd.DataFrame:
@@ -202,11 +266,14 @@ def _as_text(v: Any) -> str:
 
 
 def cells_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A tidy cell table with stable dtypes: value a nullable float, the rest strings."""
+    """A tidy cell table with stable dtypes: value a nullable float, status an ordered categorical
+    (`STATUSES` order, `helpers.frames`), the rest strings."""
+    from .frames import typed
+
     data: dict[str, Any] = {}
     for c in CELL_COLUMNS:
         if c == "value":
             data[c] = pd.array([_as_value(r.get(c)) for r in rows], dtype="Float64")
         else:
             data[c] = pd.array([_as_text(r.get(c)) for r in rows], dtype="string")
-    return pd.DataFrame(data, columns=CELL_COLUMNS)
+    return typed(pd.DataFrame(data, columns=CELL_COLUMNS))

@@ -113,8 +113,17 @@ def _pandas_type(t: pa.DataType) -> Any:
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow → pandas with nullable Int64/Float64 numbers, dates as datetime.date, text as str."""
+    """Arrow → pandas with nullable Int64/Float64 numbers, dates as datetime.date, text as str
+    (the internal form, which `_to_arrow` writes back; public frames go through `_public`)."""
     return table.to_pandas(types_mapper=_pandas_type, date_as_object=True)
+
+
+def _public(table: pa.Table) -> pd.DataFrame:
+    """Arrow → the DataFrame a user gets (`helpers.frames.typed`): dates as datetime64, status,
+    severity and level as ordered categoricals in the project's order (docs/store.md)."""
+    from .frames import typed
+
+    return typed(_to_pandas(table))
 
 
 def _to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
@@ -1122,7 +1131,7 @@ class Corpus:
             table = _fetch_arrow(self.con.sql(f"SELECT {cols} FROM {source} ORDER BY filename, file_row_number"))
         except duckdb.Error as exc:
             raise self._read_error(exc) from None
-        return _to_pandas(table.cast(schema))
+        return _public(table.cast(schema))
 
     @functools.cached_property
     def reports(self) -> pd.DataFrame:
@@ -1163,7 +1172,7 @@ class Corpus:
             relation = self.con.sql(query)
         if relation is None:  # a statement without a result (e.g. CREATE VIEW)
             return pd.DataFrame()
-        return _to_pandas(_fetch_arrow(relation))
+        return _public(_fetch_arrow(relation))
 
 
     def query(self, query: str) -> QueryResult:

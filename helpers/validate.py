@@ -133,8 +133,11 @@ class Finding:
 
 
 def findings_frame(findings: list[Finding]) -> pd.DataFrame:
-    """The findings as a tidy DataFrame: expected/found/delta floats (NaN: not applicable), text columns
+    """The findings as a tidy DataFrame: expected/found/delta floats (NaN: not applicable), severity
+    an ordered categorical (info < warning < error, `helpers.frames`), the other text columns
     strings (missing where absent, not "")."""
+    from .frames import typed
+
     data: dict[str, Any] = {}
     for name in FINDING_COLUMNS:
         col = [getattr(f, name) for f in findings]
@@ -142,7 +145,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
             data[name] = np.array([np.nan if v is None else v for v in col], dtype=float)
         else:
             data[name] = pd.array(col, dtype=_STR)
-    return pd.DataFrame(data, columns=FINDING_COLUMNS, copy=False)
+    return typed(pd.DataFrame(data, columns=FINDING_COLUMNS, copy=False))
 
 
 def finding_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

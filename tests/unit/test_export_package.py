@@ -172,7 +172,8 @@ def test_the_panel_has_one_row_per_organ_year_equal_to_an_independent_rebuild(co
 
 @pytest.mark.parametrize("to", list(SUFFIXES))
 def test_every_status_survives_in_every_format(corpus, exports, tmp_path: Path, to: str) -> None:
-    store_counts = corpus.cells["status"].value_counts().to_dict()
+    # status is an ordered categorical: value_counts lists every category, those with no cell as 0
+    store_counts = {k: n for k, n in corpus.cells["status"].value_counts().items() if n}
     long_path = tmp_path / f"long{SUFFIXES[to]}"
     export_store(corpus, to, long_path, layout="long")
     long = _read(long_path, to)
@@ -184,7 +185,7 @@ def test_every_status_survives_in_every_format(corpus, exports, tmp_path: Path, 
     st_cols = [c for c in wide.columns if c.endswith("_st")]
     counts = pd.Series(wide[st_cols].to_numpy().ravel()).value_counts().to_dict()
     counts.pop("not_in_format", None)
-    assert counts == inside["status"].value_counts().to_dict()
+    assert counts == {k: n for k, n in inside["status"].value_counts().items() if n}
     if to == "stata":   # the value variables hold the same statuses as extended missing values
         vals = pd.Series(wide[[c[:-3] for c in st_cols]].to_numpy().ravel())
         for status, code in STATA_CODES.items():

@@ -49,6 +49,8 @@ def test_the_reports_own_date_wins_over_the_pages(archive, tmp_path):
     from helpers.parse import read_report
 
     reports = open_store(store).reports
+    assert reports["published"].dtype == "datetime64[us]"   # public frames: dates as datetime64 (docs/store.md)
+    reports = reports.assign(published=reports["published"].dt.date)
     own = {r: read_report(p).published for r, p in zip(reports["report_id"], reports["path"])}
     for rid, published in zip(reports["report_id"], reports["published"]):
         if own[rid] is not None:
