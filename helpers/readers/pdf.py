@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +122,16 @@ class _Item:
 # Lines and cells of free text
 
 
+_BY_CY_X0, _BY_X0 = attrgetter("cy", "x0"), attrgetter("x0")
+
+
 def _lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
     """Group glyphs into text lines by vertical centre, each line sorted left to right."""
+    if len(glyphs) < 2:
+        return [list(glyphs)] if glyphs else []
     lines: list[list[Glyph]] = []
     ref_cy = ref_em = 0.0
-    for g in sorted(glyphs, key=lambda g: (g.cy, g.x0)):
+    for g in sorted(glyphs, key=_BY_CY_X0):
         if lines and abs(g.cy - ref_cy) <= LINE_TOL * min(g.em, ref_em):
             line = lines[-1]
             line.append(g)
@@ -133,7 +139,7 @@ def _lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
         else:
             lines.append([g])
             ref_cy, ref_em = g.cy, g.em
-    return [sorted(line, key=lambda g: g.x0) for line in lines]
+    return [sorted(line, key=_BY_X0) if len(line) > 1 else line for line in lines]
 
 
 def _join(glyphs: list[Glyph]) -> str:
@@ -654,10 +660,19 @@ def _under_headers(lines: list[list[_Part]], spans: list[tuple[float, float]], s
 # Pages → blocks
 
 
+@lru_cache(maxsize=4096)
+def _may_be_value(text: str) -> bool:
+    """Whether a glyph can be part of a number (a digit) or of a placeholder (无, —)."""
+    n = normalize(text)
+    return any(c.isdigit() for c in n) or any(c in p for p in _placeholders() for c in n)
+
+
 def _missing_column_rules(cells: dict[int, list[Glyph]]) -> bool:
     """Whether a ruled grid lacks the rules between its value columns (rules between rows only,
     in a frame): some cell prints two values side by side, apart (`3    5`)."""
     for glyphs in cells.values():
+        if sum(_may_be_value(g.text) for g in glyphs) < 2:
+            continue  # two values need two glyphs of a number or a placeholder
         for line in _lines(glyphs):
             if len(line) > 1 and sum(_kind(_join(p)) != "text" for p in _split(line)) >= 2:
                 return True
@@ -1008,7 +1023,9 @@ def _pages(path: Path, pdf: pdfium.PdfDocument, stats: dict[str, list[Any]]) -> 
         stats["unmapped"].append(unmapped)
         stats["images"].append(images)
         stats.setdefault("cover", []).append(cover)
-        stats.setdefault("lines", []).append(len(_lines(glyphs)))
+        # lines are counted only where a page may be a scan (a picture of it, or a stamp's worth of text)
+        maybe_scan = cover >= SCAN_COVER or len(glyphs) < SCAN_GLYPHS * 3
+        stats.setdefault("lines", []).append(len(_lines(glyphs)) if maybe_scan else None)
         yield PageContent(index + 1, width, height, glyphs, rules)
 
 
@@ -1041,7 +1058,7 @@ def _typed_scan(stats: dict[str, list[Any]]) -> bool:
     pages = list(zip(stats["glyphs"], stats["lines"], stats["cover"]))
     if not any(cover >= SCAN_COVER for _, _, cover in pages):
         return False
-    return all(lines <= SCAN_LINES and (cover >= SCAN_COVER or glyphs < SCAN_GLYPHS * 3)
+    return all(lines is not None and lines <= SCAN_LINES and (cover >= SCAN_COVER or glyphs < SCAN_GLYPHS * 3)
                for glyphs, lines, cover in pages)
 
 
