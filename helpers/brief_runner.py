@@ -203,8 +203,12 @@ class BriefResult:
 
 
 def _text(value: Any) -> str:
-    """A report field as text: "" for None, NaN and <NA> (never "nan" on a page)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    """A report field as text: "" for None, NaN, <NA> and NaT (never "nan" on a page); a date
+    without its midnight time."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tzinfo is None:
+        return value.date().isoformat()
         return ""
     return str(value)
 

@@ -88,8 +88,8 @@ class Html(str):
 
 
 def escape(value: Any) -> str:
-    """Escaped text of a value (None and NaN as an empty string): every report text goes through it."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    """Escaped text of a value (None, NaN and NaT as an empty string): every report text goes through it."""
+    if _missing(value):
         return ""
     return html.escape(str(value), quote=True)
 
@@ -114,7 +114,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "da
 
 
 def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def stack(*items: Any) -> Html:

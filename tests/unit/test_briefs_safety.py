@@ -5,6 +5,7 @@ own (nothing else is written, read or removed), and no "nan" stands for a missin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -149,6 +150,8 @@ def test_a_run_keeps_notebooks_on_request_and_shows_no_nan(stores: dict[str, Pat
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert str(out) not in text and str(stores["store"]) not in text, page.name
+        shown = re.sub(r"data:[^\"']*", "", text)                    # the page, downloads and images aside
+        assert "NaT" not in shown and "00:00:00" not in shown, page.name  # dates as dates, absent as empty
     again = run_briefs(stores["store"], out, workers=1, progress=False, keep_notebooks=True)
     assert again.ran == 0                                        # kept notebooks count as up to date
 
