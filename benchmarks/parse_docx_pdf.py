@@ -121,6 +121,28 @@ def truth_values(truth_path: Path) -> dict[str, tuple[str, float | None, str]]:
     return out
 
 
+def pdf_floor(data: bytes) -> None:
+    """The floor for a PDF: pypdfium2's own plain text of every page (open, load, extract, close)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for page in pdf:
+            text = page.get_textpage()
+            text.get_text_range()
+            text.close()
+            page.close()
+    finally:
+        pdf.close()
+
+
+def docx_floor(data: bytes) -> None:
+    """The floor for a DOCX: python-docx's load of the package (every part parsed)."""
+    import docx
+
+    docx.Document(io.BytesIO(data))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time spent per measurement")
@@ -145,8 +167,12 @@ def main() -> int:
 
     print(f"one core, {args.seconds:.0f} s per figure; reports/s = read + parse, per CPU second "
           f"(wall-clock in brackets); read ms = reader alone, CPU")
-    print(f"{'PDF sample':34} {'backend':10} {'pages':>5} {'read ms':>8} {'reports/s':>17} {'cells right':>11}")
+    print("floor = the library's own plain extraction of the same file (pypdfium2 text of every page; "
+          "python-docx's load); x floor = our read + parse time over it")
+    print(f"{'PDF sample':34} {'backend':10} {'pages':>5} {'read ms':>8} {'reports/s':>17} {'cells right':>11} "
+          f"{'floor ms':>8} {'x floor':>7}")
     for name, path, data, want in samples:
+        floor_cpu, _ = rate(lambda: pdf_floor(data), args.seconds)
         for backend, reader in (("pypdfium2", read_pdf), ("pdfplumber", read_pdf_plumber)):
             doc = reader(path, data)
             pages = len({c.source.split(" ")[1] for b in doc.blocks for c in b.cells})
@@ -154,7 +180,7 @@ def main() -> int:
             per_cpu, per_wall = rate(lambda: parse_document(reader(path, data)), args.seconds)
             FIGURES[f"PDF {name} {backend}"] = per_cpu
             print(f"{name:34} {backend:10} {pages:>5} {1000 / read_cpu:>8.1f} {per_cpu:>8.1f} ({per_wall:>5.1f}) "
-                  f"{right_cells(doc, want):>7}/{len(want)}")
+                  f"{right_cells(doc, want):>7}/{len(want)} {1000 / floor_cpu:>8.1f} {floor_cpu / per_cpu:>6.1f}x")
 
     docx_truth = CORPUS / "template-docx-2021" / "truth.json"
     if docx_truth.is_file():
@@ -162,11 +188,12 @@ def main() -> int:
         data = path.read_bytes()
         read_cpu, _ = rate(lambda: read_docx(path, data), args.seconds)
         per_cpu, per_wall = rate(lambda: parse_document(read_docx(path, data)), args.seconds)
+        floor_cpu, _ = rate(lambda: docx_floor(data), args.seconds)
         right = right_cells(read_docx(path, data), truth_values(docx_truth))
         FIGURES["DOCX template-docx-2021"] = per_cpu
-        print(f"\n{'DOCX sample':45} {'read ms':>8} {'reports/s':>17} {'cells right':>11}")
+        print(f"\n{'DOCX sample':45} {'read ms':>8} {'reports/s':>17} {'cells right':>11} {'floor ms':>8} {'x floor':>7}")
         print(f"{'template-docx-2021 (real template, python-docx)':45} {1000 / read_cpu:>8.1f} {per_cpu:>8.1f} "
-              f"({per_wall:>5.1f}) {right:>7}/200")
+              f"({per_wall:>5.1f}) {right:>7}/200 {1000 / floor_cpu:>8.1f} {floor_cpu / per_cpu:>6.1f}x")
     else:
         print(f"corpus DOCX not found under {CORPUS}: DOCX not measured")
     return 0
