@@ -92,11 +92,11 @@ def latest(corrections: pd.DataFrame) -> pd.DataFrame:
 
 
 def _same_reading(status: str, value: Any, corr: Mapping[str, Any]) -> bool:
-    """Whether a parsed cell already reads what the correction says."""
+    """Whether a parsed cell already reads, with certainty, what the correction says (an inferred
+    cell is a guess: a correction may confirm it)."""
     if corr["as"] in ("blank", "placeholder"):
         return status == corr["as"]
-    return status in ("ok", "inferred") and value is not None and not pd.isna(value) and \
-        float(value) == float(corr["value"])
+    return status == "ok" and value is not None and not pd.isna(value) and float(value) == float(corr["value"])
 
 
 def apply_to_cells(cells: pd.DataFrame, corrections: pd.DataFrame, *, fresh: bool = False) -> tuple[
@@ -298,6 +298,8 @@ def _check(c: Correction, index: pd.DataFrame, stored: _CellReader) -> tuple[dic
     what = f"{c.key} of {rid[:12]}: {status} {_fmt(cur)} → corrected {_fmt(value) if c.as_ == 'ok' else c.as_}"
     if status == "ok":
         what += " (the parser had read a number: corrected as a parser error)"
+    elif status == "inferred" and value is not None and not pd.isna(cur) and float(cur) == value:
+        what += " (confirms the inferred value)"
     return rec, what
 
 
@@ -317,7 +319,7 @@ def _rebuild(root: Path, ids: list[str], runner: Callable[[], Any] | None = None
     for rid, report in reports.items():
         cells, _, _ = apply_to_cells(report.cells, table[table["report_id"] == rid])
         report.cells = cells
-        results[rid] = result_of(report, rid, str(report.path or ""))
+        results[rid] = result_of(report, rid, str(report.path or "")) | {"keep_parser": True}
     replace_reports(root, results, runner)
 
 

@@ -1141,8 +1141,8 @@ def replace_reports(root: Path, results: dict[str, dict[str, Any]],
         rows = []
         for rec in frame.to_dict("records"):
             res = results.get(rec["report_id"])
-            if res is not None and rec["report_id"] in rids:
-                rec = dict(res["row"]) | {k: rec[k] for k in keep}
+            if res is not None and rec["report_id"] in rids:   # a correction keeps the parser version it read with
+                rec = dict(res["row"]) | {k: rec[k] for k in keep + (("parser_version",) if res.get("keep_parser") else ())}
             rows.append(rec)
         _atomic_write(_to_arrow(pd.DataFrame(rows, columns=SCHEMAS["reports"].names), "reports"),
                       root / "reports" / part)
