@@ -19,6 +19,12 @@ repair command (`StoreDamaged`). The lock is taken before the store is set up, a
 waits for it; pool workers exit when the ingest process dies (even by SIGKILL); a failed write
 (a full disk, permissions) is one `StoreError` line that leaves the stored batches intact.
 
+Corrections by hand (helpers/corrections.py) and re-parses (helpers/reparse.py) replace a report's
+rows in the parts that hold them (`replace_reports`: the `reports` part last, the cross-year
+findings around them from a journal that the next write finishes). Every write ends by recording a
+data version (helpers/versions.py); a store of an older format is migrated in place (`migrate`).
+Each new file is also copied to `sources/` under its sha256, which is what a re-parse reads.
+
 `open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views;
 `open_store(path, sandbox=True)` (what `ogi query` uses) runs SQL read-only, with DuckDB's
 external access off, `allowed_paths` = the store's own part files and the configuration locked.

@@ -183,3 +183,23 @@ def test_a_corrections_file_applies_the_good_rows_and_names_the_bad(stored, tmp_
     missing.write_text("report_id,key\n", encoding="utf-8")
     assert main(["ingest", "--store", str(store), "--corrections", str(missing)]) == 2
     assert "missing: value, why" in capsys.readouterr().err
+
+
+def test_the_explorer_lists_the_cells_to_check_and_records_a_refusal(stored) -> None:
+    from helpers.explore import Explorer
+
+    store, _, reports = stored
+    rid = str(reports["report_id"].iloc[0])
+    ex = Explorer(store, organ=str(reports["organ_id"].iloc[0]))
+    assert ex.state.report_id == rid
+    table = ex.cells_to_check()
+    cells = open_store(store).cells
+    mine = cells[(cells["report_id"] == rid) & cells["status"].isin(["unreadable", "inferred"])]
+    want = {f"{t}/{r}/{c}" for t, r, c in zip(mine["table"], mine["row"], mine["column"])}
+    assert want <= set(table["key"]) and ex.state.to_check == len(table) > 0
+    assert (table["status"].isin(["unreadable", "inferred"]) | (table["flagged_by"] != "")).all()
+    assert {"raw", "source"} <= set(table.columns)
+    state = ex.correct(table["key"].iloc[0], "many", why="x")
+    assert state.correction_applied is False and "is not a number" in state.correction
+    assert len(open_store(store).corrections) == 0
+    assert "cells to check" in str(ex.render()) and "is not a number" in str(ex.render())
