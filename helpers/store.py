@@ -676,6 +676,11 @@ def _clean_orphans(root: Path) -> None:
             if p.name.startswith(".tmp-") or (p.name.startswith("part-") and part not in keep):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
+    for folder in ("corrections", "versions", SOURCES, "snapshots"):   # temp files of a killed copy or write
+        if (root / folder).is_dir():
+            for p in (root / folder).glob("**/.tmp-*"):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
 
 
 def _read_columns(parts: Sequence[Path], name: str, columns: list[str]) -> pd.DataFrame:

@@ -7,8 +7,6 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
 from ..cli import EXIT_OK, positive_int
 
 ORDER = 47
@@ -37,7 +35,9 @@ def register(sub: Any) -> None:
     d.set_defaults(func=run_diff)
 
 
-def _print(frame: pd.DataFrame, fmt: str, noun: str) -> None:
+def _print(frame: Any, fmt: str, noun: str) -> None:
+    import pandas as pd
+
     from ..terminal import dump_json, json_value, table_text, write_csv
 
     def plain(v: Any) -> Any:

@@ -203,3 +203,23 @@ def test_the_explorer_lists_the_cells_to_check_and_records_a_refusal(stored) -> 
     assert state.correction_applied is False and "is not a number" in state.correction
     assert len(open_store(store).corrections) == 0
     assert "cells to check" in str(ex.render()) and "is not a number" in str(ex.render())
+
+
+def test_a_stata_export_labels_a_cell_corrected_to_no_number(stored, tmp_path: Path) -> None:
+    import pyreadstat
+
+    from helpers import export_store
+    from helpers.export import status_name, variable_name
+
+    store, _, reports = stored
+    rid = str(reports["report_id"].iloc[0])
+    c = open_store(store)
+    bad = c.cells[(c.cells["report_id"] == rid) & (c.cells["status"] == "unreadable")].iloc[0]
+    key = f"{bad['table']}/{bad['row']}/{bad['column']}"
+    correct(store, rid, key, "", why="the original prints a dash", as_="placeholder")
+    res = export_store(store, "stata", tmp_path / "wide.dta", layout="wide")
+    df, meta = pyreadstat.read_dta(str(res.path), user_missing=True, disable_datetime_conversion=True)
+    name = variable_name(key)
+    row = df[df["report_id"] == rid].iloc[0]
+    assert row[name] == "f" and row[status_name(name, key)] == "corrected"
+    assert meta.variable_value_labels[name]["f"] == "人工更正为无数值"
