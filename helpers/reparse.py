@@ -174,7 +174,7 @@ def reparse_store(store: str | os.PathLike[str], *, every: bool = False, workers
     """Read again the reports of a store that an older parser read (`every`: all of them) and replace
     their rows, keeping the corrections (see the module doc). Ends by recording a store version."""
     from .corrections import read_table
-    from .store import (FORMAT_VERSION, _clean_orphans, _committed, _format, _is_store, _link, _locked,
+    from .store import (FORMAT_VERSION, _clean_orphans, _format, _is_store, _locked,
                         _migrate_locked, _progress_bar, _Runner, finish_pending, parser_version, replace_reports,
                         report_parts)
     from .versions import write_version
@@ -204,6 +204,8 @@ def reparse_store(store: str | os.PathLike[str], *, every: bool = False, workers
             corrections = read_table(root)
             by_report = {rid: g for rid, g in corrections.groupby("report_id")} if len(corrections) else {}
             bar = _progress_bar(len(todo), progress)
+            old_findings: collections.Counter[tuple[Any, ...]] = collections.Counter()
+            reread: dict[str, str] = {}     # report_id → its part (parts keep their names when rewritten)
             for chunk in _chunks(todo):
                 items = []
                 for rid, path in zip(chunk["report_id"], chunk["path"]):
@@ -230,23 +232,26 @@ def reparse_store(store: str | os.PathLike[str], *, every: bool = False, workers
                 parts = sorted(set(chunk["part"]))
                 cols = ["report_id", "table", "row", "column", "value", "status"]
                 old_cells = _stored_rows(root, parts, ids, "cells", cols)
-                old_findings = _stored_rows(root, parts, ids, "findings", _FINDING_KEY)
-                replace_reports(root, results, runner)
-                parts_now = [p.name for p in _committed(root)["reports"] if p.name in set(parts)]
-                new_cells = _stored_rows(root, parts_now, ids, "cells", cols)
-                new_findings = _stored_rows(root, parts_now, ids, "findings", _FINDING_KEY)
+                old_findings.update(_finding_keys(_stored_rows(root, parts, ids, "findings", _FINDING_KEY)))
+                replace_reports(root, results, runner, finish=False)   # cross-year findings: once, below
+                new_cells = _stored_rows(root, parts, ids, "cells", cols)
                 _cell_changes(old_cells, new_cells, summary)
-                fa, fb = _finding_keys(old_findings), _finding_keys(new_findings)
-                summary.findings_added += sum((fb - fa).values())
-                summary.findings_gone += sum((fa - fb).values())
+                reread.update((i, p) for i, p in zip(chunk["report_id"], chunk["part"]) if i in results)
                 for r in results.values():
                     summary.obsolete += r.get("obsolete", [])
                     summary.orphaned += r.get("orphaned", [])
                     summary.corrections_kept += int(r.get("kept", 0))
                 summary.reparsed += len(results)
             bar.close()
-            _link(root, runner)
             finish_pending(root, runner)
+            by_part: dict[str, list[str]] = collections.defaultdict(list)
+            for rid, part in reread.items():
+                by_part[part].append(rid)
+            new_findings: collections.Counter[tuple[Any, ...]] = collections.Counter()
+            for part, rids in by_part.items():
+                new_findings.update(_finding_keys(_stored_rows(root, [part], sorted(rids), "findings", _FINDING_KEY)))
+            summary.findings_added = sum((new_findings - old_findings).values())
+            summary.findings_gone = sum((old_findings - new_findings).values())
         except BaseException:
             for r in runners:
                 r.close(cancel=True)

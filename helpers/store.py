@@ -1122,10 +1122,11 @@ def report_parts(root: Path) -> pd.DataFrame:
 
 
 def replace_reports(root: Path, results: dict[str, dict[str, Any]],
-                    runner: Callable[[], _Runner] | None = None) -> None:
+                    runner: Callable[[], _Runner] | None = None, finish: bool = True) -> None:
     """Replace the stored rows of these reports (results as `_parse_one` makes them, with the new
     rows of every table) in the parts that hold them, keep their link, then recompute cross-year
-    findings around them. Called with the lock held."""
+    findings around them (with `finish`; else they wait in the journal for `finish_pending`, so
+    that a caller replacing many reports in steps relinks once). Called with the lock held."""
     if not results:
         return
     index = report_parts(root)
@@ -1157,7 +1158,8 @@ def replace_reports(root: Path, results: dict[str, dict[str, Any]],
             rows.append(rec)
         _atomic_write(_to_arrow(pd.DataFrame(rows, columns=SCHEMAS["reports"].names), "reports"),
                       root / "reports" / part)
-    finish_pending(root, runner)
+    if finish:
+        finish_pending(root, runner)
 
 
 def _write_pending(root: Path, ids: list[str]) -> None:
