@@ -345,11 +345,13 @@ def reapply_pending(root: Path, runner: Callable[[], Any] | None = None) -> int:
     table = read_table(root)
     if table.empty:
         return 0
-    from .store import _committed, _read_columns
+    from .store import _committed, _read_columns, report_parts
 
-    parts = _committed(root)
-    cells = _read_columns(parts["cells"], "cells", ["report_id", "table", "row", "column", "note"])
     ids = set(table["report_id"])
+    index = report_parts(root)
+    held = set(index.loc[index["report_id"].isin(ids), "part"])   # only the parts holding corrected reports
+    parts = [p for p in _committed(root)["cells"] if p.name in held]
+    cells = _read_columns(parts, "cells", ["report_id", "table", "row", "column", "note"])
     cells = cells[cells["report_id"].isin(ids)]
     shown = {(r, t, ro, co): str(n) for r, t, ro, co, n in zip(cells["report_id"], cells["table"], cells["row"],
                                                                cells["column"], cells["note"])}
