@@ -133,30 +133,54 @@ def test_reparse_reads_exactly_the_old_reports_and_prints_what_changed(before, t
     assert "re-parsed 12 of 12" in text and "no change" in text
 
 
+def _watch(cmd: list[str], store: Path, kill_at: float | None = None, after_journal: bool = False) -> tuple[
+        float | None, float, bool]:
+    """Run a re-parse; (seconds until its journal appeared, seconds until it ended, whether it was
+    killed). With `kill_at`, SIGKILL it that many seconds after its start (or, with `after_journal`,
+    after its journal appeared: the moment it starts replacing parts)."""
+    proc = subprocess.Popen([*kill.OGI, *cmd], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    t0 = time.perf_counter()
+    seen: float | None = None
+    killed = False
+    while proc.poll() is None:
+        now = time.perf_counter() - t0
+        if seen is None and (store / "pending.json").exists():
+            seen = now
+        if kill_at is not None and (seen is not None if after_journal else True) and \
+                now >= kill_at + (seen if after_journal and seen is not None else 0.0):
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.002)
+    proc.wait()
+    return seen, time.perf_counter() - t0, killed
+
+
 def test_a_reparse_killed_at_random_moments_is_completed_by_a_rerun(before, tmp_path: Path) -> None:
     ref = tmp_path / "reference"
     shutil.copytree(before["pristine"], ref)
     cmd = ["ingest", "--store", "STORE", "--reparse", "--no-progress", "--scheduler", "serial"]
-    t0 = time.perf_counter()
-    assert _ogi([str(ref) if a == "STORE" else a for a in cmd]).returncode == 0
-    span = time.perf_counter() - t0
+    at = lambda store: [str(store) if a == "STORE" else a for a in cmd]  # noqa: E731
+    journal, span, _ = _watch(at(ref), ref)
+    assert journal is not None and not (ref / "pending.json").exists()
     want = kill.tables(ref)
     rng = random.Random(5)
     killed = 0
     for i in range(3 if IN_CI else 5):
         store = tmp_path / f"store-{i}"
         shutil.copytree(before["pristine"], store)
-        proc = subprocess.Popen([*kill.OGI, *[str(store) if a == "STORE" else a for a in cmd]], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(0.3, 0.95) * span)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed += 1
-        proc.wait()
+        # even rounds: while it reads and parses; odd rounds: while it replaces parts and relinks
+        if i % 2 == 0:
+            _, _, hit = _watch(at(store), store, kill_at=rng.uniform(0.5, 1.0) * journal)
+        else:
+            _, _, hit = _watch(at(store), store, kill_at=rng.uniform(0.0, 0.9) * (span - journal), after_journal=True)
+        killed += hit
+        print(f"round {i}: {'killed' if hit else 'finished first'}, journal left: {(store / 'pending.json').exists()}")
         mid = open_store(store)                                  # readable, whatever the moment
         assert len(mid.reports) == 12 and len(mid.cells) == len(mid.cells.drop_duplicates(
             ["report_id", "table", "row", "column"]))
-        res = _ogi([str(store) if a == "STORE" else a for a in cmd])
+        res = _ogi(at(store))
         assert res.returncode == 0, res.stderr
         assert kill.same(want, kill.tables(store)) == [], f"round {i}"
         assert not (store / "pending.json").exists()
