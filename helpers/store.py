@@ -1139,6 +1139,8 @@ def replace_reports(root: Path, results: dict[str, dict[str, Any]],
     cross = pa.array(sorted(cross_year_rules()), pa.string())
     for part, rids in sorted(by_part.items()):
         arr = pa.array(rids, pa.string())
+        # the part's reports in their written order: the replaced rows go back where they were
+        order = pq.read_table(root / "reports" / part, columns=["report_id"], schema=SCHEMAS["reports"])["report_id"]
         for name in ("cells", "sections", "findings"):
             old = pq.read_table(root / name / part, schema=SCHEMAS[name])
             drop = pc.is_in(old["report_id"], value_set=arr)
@@ -1147,7 +1149,9 @@ def replace_reports(root: Path, results: dict[str, dict[str, Any]],
             new = [results[r][name] for r in rids]
             if name == "findings":
                 new = [t.filter(pc.invert(pc.fill_null(pc.is_in(t["rule"], value_set=cross), False))) for t in new]
-            _atomic_write(pa.concat_tables([old.filter(pc.invert(drop)), *new]), root / name / part)
+            table = pa.concat_tables([old.filter(pc.invert(drop)), *new])
+            rank = pc.fill_null(pc.index_in(table["report_id"], value_set=order), len(order))
+            _atomic_write(table.take(pc.sort_indices(rank)), root / name / part)   # a stable sort
         frame = _to_pandas(pq.read_table(root / "reports" / part, schema=SCHEMAS["reports"]))
         keep = ("path", "previous_report_id", "organ_name", "ingested_at")
         rows = []

@@ -131,3 +131,10 @@ def test_a_store_of_the_old_format_is_migrated_in_place(tmp_path: Path) -> None:
     assert (c.reports["n_corrected"] == 0).all() and c.reports["parser_version"].isna().all()
     assert c.cells.equals(want)
     assert list(list_versions(store)["summary"]) == ["migrated from store format 1 to 2"]
+    # no source copies were kept then: a re-parse reads the original files, which are unchanged
+    from helpers import reparse_store
+
+    res = reparse_store(store, progress=False)
+    assert res.reparsed == 4 and not res.no_source and not res.transitions
+    assert open_store(store).reports["parser_version"].notna().all()
+    assert open_store(store).cells.equals(want)
