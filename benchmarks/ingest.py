@@ -10,10 +10,13 @@ helpers.synth (cached in --workdir), then runs, each in a fresh process:
 It prints reports/s (wall clock, and per CPU-second of all processes, which does not depend on
 what else the machine is doing), the peak RSS of the ingesting process, of its largest worker and
 of the whole process tree (psutil, sampled every 0.1 s; resource.getrusage of self without it), and
-the no-op time as a share of the first run (target <= 10%). Peak memory should not grow with N: files are parsed in tasks of a few files,
+the no-op time as a share of the first run (target <= 10%). With `--reparse`, a third run
+re-parses every stored report (`ogi ingest --store S --reparse --all`: from the store's kept source
+copies, corrections applied, parts replaced, years relinked) and its time is printed beside the
+fresh ingest's. Peak memory should not grow with N: files are parsed in tasks of a few files,
 at most a few tasks are in flight, and results are written every `batch_size` reports.
 
-    .venv/bin/python benchmarks/ingest.py [--sizes 1000 10000] [--forms text html markdown flat]
+    .venv/bin/python benchmarks/ingest.py [--sizes 1000 10000] [--forms text html markdown flat] [--reparse]
 """
 
 from __future__ import annotations
@@ -105,9 +108,18 @@ class Sampler:
         self._sample()
 
 
-def child(corpus: str, store: str) -> None:
-    """Run one ingest in this process and print its figures as JSON (memory in MiB)."""
-    from helpers import ingest
+def child(corpus: str, store: str, reparse: bool = False) -> None:
+    """Run one ingest (or, with `reparse`, a re-parse of every stored report) in this process and
+    print its figures as JSON (memory in MiB)."""
+    from helpers import ingest, reparse_store
+
+    if reparse:
+        with Sampler() as sampler:
+            res = reparse_store(store, every=True, progress=False)
+        print(json.dumps({"reparsed": res.reparsed, "seconds": res.seconds, "cpu_s": sum(sampler.cpu.values()),
+                          "rss_tree_mib": sampler.peak_tree,
+                          "status_changes": sum(res.transitions.values())}))
+        return
 
     try:
         import psutil  # noqa: F401
@@ -128,8 +140,8 @@ def child(corpus: str, store: str) -> None:
                       "linked": summary.linked, "seconds": summary.seconds, **mem}))
 
 
-def run_child(corpus: Path, store: Path) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(corpus), str(store)]
+def run_child(corpus: Path, store: Path, reparse: bool = False) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(corpus), str(store)] + (["--child-reparse"] if reparse else [])
     t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
@@ -142,10 +154,13 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--forms", nargs="+", default=["text", "html", "markdown", "flat"])
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "ogi-bench-ingest"))
+    ap.add_argument("--reparse", action="store_true",
+                    help="also time a re-parse of every stored report (ogi ingest --reparse --all)")
     ap.add_argument("--child", nargs=2, metavar=("CORPUS", "STORE"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-reparse", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, reparse=args.child_reparse)
         return
     work = Path(args.workdir)
     print(f"ingest benchmark: {os.cpu_count()} cores, forms {', '.join(args.forms)}, years {YEARS}, "
@@ -169,6 +184,14 @@ def main() -> None:
               f"{first['linked']:>7} {first['failed']:>7} {first['rss_self_mib']:>9.0f} {first['rss_worker_mib']:>11.0f} "
               f"{first['rss_tree_mib']:>8.0f} {second['seconds']:>8.2f} {share:>11.1%}"
               f"{'' if share <= 0.10 else '  (over the 10% target)'}", flush=True)
+        if args.reparse:
+            again = run_child(corpus, store, reparse=True)
+            assert again["reparsed"] == first["ingested"], again
+            print(f"{'':>8} re-parse of {again['reparsed']} stored reports: {again['seconds']:.1f} s "
+                  f"({again['reparsed'] / again['seconds']:.1f} reports/s, {again['reparsed'] / again['cpu_s']:.1f} "
+                  f"per CPU-s, RSS all {again['rss_tree_mib']:.0f} MiB) beside the fresh ingest's "
+                  f"{first['seconds']:.1f} s ({again['seconds'] / first['seconds']:.0%}); "
+                  f"{again['status_changes']} cell status changes (same parser: expected 0)", flush=True)
     if len(rows) > 1:
         (n0, a, _), (n1, b, _) = rows[0], rows[-1]
         print(f"peak RSS from {n0} to {n1} reports ({n1 / n0:.0f}x): ingesting process {a['rss_self_mib']:.0f} → "

@@ -15,24 +15,29 @@ _LAZY = {
     "report_metrics": "metrics", "flag_outliers": "metrics", "metric_definitions": "metrics", "panel": "metrics",
     "panel_table": "metrics", "rank": "metrics", "read_report": "parse", "Report": "record", "Corpus": "store",
     "ingest": "store", "open_store": "store", "get_template": "template", "get_rules": "validate",
-    "validate": "validate",
+    "validate": "validate", "Correction": "corrections", "apply_corrections": "corrections",
+    "correct": "corrections", "read_corrections_file": "corrections", "reparse_store": "reparse",
+    "diff_versions": "versions", "list_versions": "versions", "prune_versions": "versions",
 }
-_ERRORS = ("BriefError", "BrokenFile", "ConversionFailed", "EmptyFile", "FileTooLarge", "NoTablesFound", "NoTextLayer", "NotAReport",
+_ERRORS = ("BriefError", "BrokenFile", "ConversionFailed", "CorrectionRefused", "EmptyFile", "FileTooLarge", "NoTablesFound", "NoTextLayer", "NotAReport",
            "OgiError", "ReportError", "StoreError", "TemplateError", "UndecodableText", "UnsupportedForm")
 _LAZY.update({name: "errors" for name in _ERRORS})
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .copies import find_copies
-    from .errors import (BriefError, BrokenFile, ConversionFailed, EmptyFile, FileTooLarge, NoTablesFound, NoTextLayer, NotAReport,
+    from .corrections import Correction, apply_corrections, correct, read_corrections_file
+    from .errors import (BriefError, BrokenFile, ConversionFailed, CorrectionRefused, EmptyFile, FileTooLarge, NoTablesFound, NoTextLayer, NotAReport,
                          OgiError, ReportError, StoreError, TemplateError, UndecodableText, UnsupportedForm)
     from .export import export_store
     from .metrics import (aggregate_metrics, flag_outliers, metric_definitions, panel, panel_table, rank,
                           report_metrics)
     from .parse import read_report
     from .record import Report
+    from .reparse import reparse_store
     from .store import Corpus, ingest, open_store
     from .template import get_template
     from .validate import get_rules, validate
+    from .versions import diff_versions, list_versions, prune_versions
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -70,6 +75,8 @@ __all__ = [
     "BrokenFile",
     "ConversionFailed",
     "Corpus",
+    "Correction",
+    "CorrectionRefused",
     "EmptyFile",
     "FileTooLarge",
     "NoTablesFound",
@@ -84,18 +91,25 @@ __all__ = [
     "UnsupportedForm",
     "__version__",
     "aggregate_metrics",
+    "apply_corrections",
+    "correct",
+    "diff_versions",
     "export_store",
     "find_copies",
     "flag_outliers",
     "get_rules",
     "get_template",
     "ingest",
+    "list_versions",
     "metric_definitions",
     "open_store",
     "panel",
     "panel_table",
+    "prune_versions",
     "rank",
+    "read_corrections_file",
     "read_report",
+    "reparse_store",
     "report_metrics",
     "validate",
 ]

@@ -164,6 +164,7 @@ class StoreData:
     findings: pd.DataFrame
     failures: pd.DataFrame
     sections: pd.DataFrame
+    store_version: str | None = None   # the store's data version (helpers/versions.py), when it has one
 
     @functools.cached_property
     def metrics(self) -> pd.DataFrame:
@@ -173,10 +174,12 @@ class StoreData:
 
     @functools.cached_property
     def version_id(self) -> str:
-        """The store's version id (helpers.export.store_version_id), shown in every brief's footer."""
+        """The store's version id (helpers.export.store_version_id: the id of `ogi versions`, the one
+        exports print), shown in every brief's footer."""
         from .export import store_version_id
 
-        return store_version_id(self.reports, self.cells, self.findings)
+        return store_version_id(self.reports, self.cells, self.findings,
+                                _Versioned(self.store_version))
 
     @functools.cached_property
     def by_id(self) -> dict[str, dict[str, pd.DataFrame]]:
@@ -216,7 +219,14 @@ def _store_data(root: str, fingerprint: tuple[tuple[str, int, int], ...]) -> Sto
 
     corpus = open_store(root)
     return StoreData(path=Path(root), reports=corpus.reports, cells=corpus.cells, findings=corpus.findings,
-                     failures=corpus.failures, sections=corpus.sections)
+                     failures=corpus.failures, sections=corpus.sections, store_version=corpus.version_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Versioned:
+    """What `store_version_id` asks of a store: its own `version_id` (None: hash the tables)."""
+
+    version_id: str | None
 
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -379,9 +389,12 @@ def _change(now: Any, before: Any, unit: str) -> str:
 
 
 def _cell_text(value: Any, raw: Any, status: str) -> str:
-    if status in ("ok", "inferred") and not _missing(value):
+    if status in ("ok", "inferred", "corrected") and not _missing(value):
         v = float(value)
-        return _e(f"{v:,.0f}" if v.is_integer() else f"{v:,.6f}".rstrip("0").rstrip("."))
+        text = _e(f"{v:,.0f}" if v.is_integer() else f"{v:,.6f}".rstrip("0").rstrip("."))
+        if status == "corrected":   # a correction by hand: the number, tagged (its reason is the cell's title)
+            text += f'<span class="status">{_e(_config()["statuses"].get(status, status))}</span>'
+        return text
     raw_text = "" if _missing(raw) else str(raw).strip()
     shown = _config()["statuses"].get(status, status)
     tag = f'<span class="status">{_e(shown)}</span>'
@@ -495,14 +508,17 @@ def statistical_tables(data: ReportData) -> Html:
     cells = {f"{t}/{r}/{c}": (v, raw, str(s)) for t, r, c, v, raw, s in zip(
         data.cells["table"], data.cells["row"], data.cells["column"], data.cells["value"].astype("float64"),
         data.cells["raw"], data.cells["status"])}
+    notes = {f"{t}/{r}/{c}": str(n) for t, r, c, s, n in zip(data.cells["table"], data.cells["row"],
+                                                            data.cells["column"], data.cells["status"],
+                                                            data.cells["note"]) if str(s) == "corrected"}
 
     def td(key: str) -> str:
         v, raw, status = cells.get(key, (None, "", "missing"))
         cls = [f"s-{status}"]
-        title = ""
+        why = flags.get(key, []) + ([notes[key]] if key in notes else [])
+        title = f' title="{_e(" | ".join(why))}"' if why else ""
         if key in flags:
             cls.append("flag")
-            title = f' title="{_e(" | ".join(flags[key]))}"'
         return f'<td class="{" ".join(cls)}"{title}>{_cell_text(v, raw, status)}</td>'
 
     out = []

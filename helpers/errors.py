@@ -16,7 +16,8 @@
     ├── TemplateError               a template YAML file is missing or malformed
     ├── StoreError                  a corpus store cannot be opened or written
     │   ├── StoreDamaged            a part file is damaged (names it; repair: ogi ingest --repair)
-    │   └── StoreBusy               another ingest holds the store's lock
+    │   ├── StoreBusy               another ingest holds the store's lock
+    │   └── CorrectionRefused       a correction names no stored report or cell, or no number
     ├── QueryError                  a SQL statement failed or was refused by the sandbox
     └── BriefError                  a notebook brief failed (carries notebook path and cell)
 
@@ -39,6 +40,7 @@ __all__ = [
     "QueryError",
     "OgiError",
     "ReportError",
+    "CorrectionRefused",
     "StoreBusy",
     "StoreDamaged",
     "StoreError",
@@ -130,6 +132,11 @@ class StoreDamaged(StoreError):
 
 class StoreBusy(StoreError):
     """Another ingest holds the store's lock (and we were told not to wait)."""
+
+
+class CorrectionRefused(StoreError):
+    """A correction by hand was refused: its report or cell key is not in the store, its value is
+    not a number, its reason is empty, or the cell already reads that (the message says which)."""
 
 
 class QueryError(OgiError):

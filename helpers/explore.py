@@ -2,7 +2,10 @@
 tables, findings and the metric's chart follow.
 
 The current view lives in a plain `ExplorerState` (organ, year, metric, the report shown, its value
-and finding count), so tests and scripts read it without a browser. `Explorer.select()` changes the
+and finding count, how many of its cells are to check, the last correction entered), so tests and
+scripts read it without a browser. The "cells to check" view lists the report's unreadable,
+inferred and error-flagged cells beside their printed `raw` text and location, with a form that
+enters a correction through `helpers.corrections.apply_corrections` (the function `ogi correct` uses). `Explorer.select()` changes the
 view; the ipywidgets controls only call it. Displayed in a notebook, the explorer sends the live
 widget and, beside it, a static HTML rendering of the current view: JupyterLab shows the widget,
 a static export (nbconvert, `ogi brief`) shows the HTML.
@@ -36,6 +39,9 @@ class ExplorerState:
     value: float | None           # the metric's value in that report
     n_findings: int               # errors and warnings of that report
     years: tuple[int, ...]        # the years the organ has reports for
+    to_check: int = 0             # cells of the report to check (unreadable, inferred, error-flagged)
+    correction: str | None = None  # what the last correction entered did (applied: id and change; or why refused)
+    correction_applied: bool | None = None
 
 
 def _num(v: Any) -> float | None:
@@ -47,6 +53,7 @@ class Explorer:
 
     def __init__(self, store: str | os.PathLike[str], organ: str = "", year: int | None = None,
                  metric: str | None = None) -> None:
+        self.store = os.fspath(store)
         self.data = briefs.store_data(store)
         reps = self.data.reports.copy()
         if reps.empty:
@@ -94,7 +101,76 @@ class Explorer:
             n_findings = int(f["severity"].astype(str).isin(briefs.FLAG_SEVERITIES).sum()) if len(f) else 0
         return ExplorerState(organ=organ, organ_name=self.organs[organ], year=None if year is None else int(year),
                              metric=metric, report_id=rid, agency=None if not len(row) else row.iloc[0]["agency"],
-                             value=value, n_findings=n_findings, years=years)
+                             value=value, n_findings=n_findings, years=years,
+                             to_check=len(self.cells_to_check(rid)) if rid else 0)
+
+    # Cells to check, and corrections
+
+    def cells_to_check(self, report_id: str | None = None) -> pd.DataFrame:
+        """The cells of a report (default: the one shown) to check against the original: unreadable,
+        inferred, and those an error or warning finding names, with what was printed (`raw`), where
+        (`source`: page, line or table cell), the parser's note and the rules that flag it."""
+        cols = ["key", "status", "value", "raw", "source", "note", "flagged_by"]
+        rid = report_id if report_id is not None else self.state.report_id
+        if not rid:
+            return pd.DataFrame(columns=cols)
+        cells = self.data.part(rid, "cells")
+        if cells.empty:
+            return pd.DataFrame(columns=cols)
+        f = self.data.part(rid, "findings")
+        flagged: dict[tuple[str, str, str], list[str]] = {}
+        if len(f):
+            f = f[f["severity"].astype(str).isin(briefs.FLAG_SEVERITIES) & f["row"].notna() & f["column"].notna()]
+            for t, r, c, rule in zip(f["table"], f["row"], f["column"], f["rule"]):
+                flagged.setdefault((str(t), str(r), str(c)), []).append(str(rule))
+        keys = list(zip(cells["table"].astype(str), cells["row"].astype(str), cells["column"].astype(str)))
+        status = cells["status"].astype(str)
+        pick = status.isin(["unreadable", "inferred"]).to_numpy() | pd.Series([k in flagged for k in keys]).to_numpy()
+        sub = cells[pick]
+        out = pd.DataFrame({
+            "key": [f"{t}/{r}/{c}" for (t, r, c), p in zip(keys, pick) if p],
+            "status": sub["status"].astype(str).to_numpy(), "value": sub["value"].to_numpy(),
+            "raw": sub["raw"].astype(str).to_numpy(), "source": sub["source"].astype(str).to_numpy(),
+            "note": sub["note"].astype(str).to_numpy(),
+            "flagged_by": [", ".join(dict.fromkeys(flagged.get(k, []))) for k, p in zip(keys, pick) if p]},
+            columns=cols)
+        return out.reset_index(drop=True)
+
+    def correct(self, key: str, value: str | float | None, why: str, by: str = "", as_: str = "ok") -> ExplorerState:
+        """Enter a correction of a cell of the report shown (written to the store by
+        `helpers.corrections.apply_corrections`, like `ogi correct`), reload the store and return the
+        new state; `state.correction` says what it did, or why it was refused."""
+        from .corrections import Correction, apply_corrections
+
+        s = self.state
+        if not s.report_id:
+            self.state = dataclasses.replace(s, correction="no report is shown: pick an organ and year first",
+                                             correction_applied=False)
+            return self.state
+        res = apply_corrections(self.store, [Correction(s.report_id, key.strip(), value, why.strip(), by.strip(),
+                                                        as_)])[0]
+        if res.applied:
+            self.data = briefs.store_data(self.store)   # the store changed: read it again
+            self.__dict__.pop("_outliers", None)
+        self.state = dataclasses.replace(self._state(s.organ, s.year, s.metric),
+                                         correction=(f"{res.correction_id}: {res.message}" if res.applied
+                                                     else f"refused: {res.message}"),
+                                         correction_applied=res.applied)
+        self._render()
+        self._sync_controls()
+        return self.state
+
+    def _check_html(self) -> briefs.Html:
+        """The cells-to-check table (report text escaped) and the last correction's message."""
+        e = briefs.escape
+        rows = self.cells_to_check()
+        head = "".join(f"<th>{e(c)}</th>" for c in rows.columns)
+        body = "".join("<tr>" + "".join(f"<td>{e('' if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v)}</td>"
+                                        for v in r) + "</tr>" for r in rows.itertuples(index=False, name=None))
+        msg = self.state.correction
+        note = f'<p class="note">{e(msg)}</p>' if msg else ""
+        return briefs.Html(f'<div class="check"><h3>cells to check ({len(rows)})</h3>'
+                           f'<table><tr>{head}</tr>{body}</table>{note}</div>')
 
     def select(self, organ: str | None = None, year: int | None = None, metric: str | None = None) -> ExplorerState:
         """Show another organ, year or metric (None keeps the current one; a new organ without a
@@ -141,7 +217,8 @@ class Explorer:
             f'<div class="identity"><h2>{e(s.agency or s.organ_name)} <span class="year">{e(s.year or "")}</span></h2>'
             f'<p>{e(m.zh)} <span class="en">{e(m.en)}</span>: <b>{e(briefs.format_value(s.value, m.unit))}</b> — '
             f'{e(briefs.label("flagged"))}: {s.n_findings}</p>{self._peer_text()}</div>')
-        self.views = {"summary": summary, "chart": chart, "findings": findings, "tables": tables}
+        self.views = {"summary": summary, "chart": chart, "findings": findings, "tables": tables,
+                      "check": self._check_html()}
 
     def outliers(self) -> Any:
         """`helpers.metrics.flag_outliers` of the current metric over the store (peer group: level
@@ -177,7 +254,7 @@ class Explorer:
         """The current view as static HTML (the fallback of static exports)."""
         v = self.views
         return briefs.Html(f'<div class="explorer">{v["summary"]}{v["chart"]._repr_html_()}{v["findings"]}'
-                           f'{v["tables"]}</div>')
+                           f'{v["check"]}{v["tables"]}</div>')
 
     # Widgets
 
@@ -196,9 +273,16 @@ class Explorer:
                 "metric": w.Dropdown(options=[(m.zh, k) for k, m in self.metrics.items()], value=self.state.metric,
                                      description=briefs.label("metric").split(" · ")[0]),
                 "summary": w.HTML(), "chart": w.Image(format="png"), "findings": w.HTML(), "tables": w.HTML(),
+                "check": w.HTML(),
+                # the correction form (cells to check): written through helpers.corrections
+                "key": w.Dropdown(options=[], description="cell"), "value": w.Text(description="value"),
+                "as": w.Dropdown(options=["ok", "blank", "placeholder"], value="ok", description="prints"),
+                "why": w.Text(description="why"), "by": w.Text(description="by"),
+                "submit": w.Button(description="correct"), "message": w.HTML(),
             }
             for name in ("organ", "year", "metric"):
                 c[name].observe(self._on_change, names="value")
+            c["submit"].on_click(self._on_submit)
             self._controls = c
             self._sync_controls()
         return self._controls
@@ -215,6 +299,10 @@ class Explorer:
         else:
             self.select(metric=change["new"])
 
+    def _on_submit(self, _button: Any = None) -> None:
+        c = self._controls or {}
+        self.correct(c["key"].value or "", c["value"].value, c["why"].value, c["by"].value, c["as"].value)
+
     def _sync_controls(self) -> None:
         c = self._controls
         if c is None:
@@ -230,6 +318,11 @@ class Explorer:
             c["chart"].value = self.views["chart"].png
             c["findings"].value = str(self.views["findings"])
             c["tables"].value = str(self.views["tables"])
+            c["check"].value = str(self.views["check"])
+            keys = list(self.cells_to_check()["key"])
+            c["key"].options = keys
+            c["key"].value = keys[0] if keys else None
+            c["message"].value = briefs.escape(s.correction or "")
         finally:
             self._syncing = False
 
@@ -238,8 +331,10 @@ class Explorer:
         import ipywidgets as w
 
         c = self.controls
+        form = w.VBox([w.HBox([c["key"], c["value"], c["as"]]), w.HBox([c["why"], c["by"], c["submit"]]),
+                       c["message"]])
         return w.VBox([w.HBox([c["organ"], c["year"], c["metric"]]), c["summary"], c["chart"], c["findings"],
-                       c["tables"]])
+                       c["check"], form, c["tables"]])
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle = self.widget()._repr_mimebundle_(include=include, exclude=exclude)

@@ -47,7 +47,7 @@ DEFAULT_BY = ("year", "organ_kind", "level", "region")
 # The layout of a 2021-format report that prints the 2019 single （六）其他处理 row (see `layouts`).
 HYBRID = "2021-hybrid"
 # Panel statuses: the cell statuses, plus `not_in_format` for a quantity the printed layout lacks.
-PANEL_STATUSES = ("ok", "inferred", "blank", "placeholder", "unreadable", "missing", "not_in_format")
+PANEL_STATUSES = ("ok", "inferred", "corrected", "blank", "placeholder", "unreadable", "missing", "not_in_format")
 # When the cells summed into one value have several unusable statuses, the first of these wins.
 _WORST = ("unreadable", "missing", "placeholder", "blank")
 # A metric using a cell of these statuses carries a caveat (a rate over an inferred or unread cell).
@@ -440,11 +440,13 @@ def panel(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] | None
             st = np.full(len(where), "ok", dtype=object)
             for key in resolved[k]:
                 st = np.where((st == "ok") & (grid.status[key] == "inferred"), "inferred", st)
+            for key in resolved[k]:   # corrected by hand (with a number, or to a blank or placeholder)
+                st = np.where((st == "ok") & (grid.status[key] == "corrected"), "corrected", st)
             for worst in reversed(_WORST):
                 for key in resolved[k]:
                     s = grid.status[key]
                     hit = (s == "absent") if worst == "missing" else (s == worst)
-                    hit |= (worst == "missing") & np.isin(s, usable) & np.isnan(grid.values[key])
+                    hit |= (worst == "missing") & np.isin(s, usable) & np.isnan(grid.values[key]) & (s != "corrected")
                     st = np.where(hit & ~ok, worst, st)
             # a status outside usable and _WORST (e.g. unknown) is still not a number
             st = np.where(~ok & np.isin(st, ["ok", "inferred"]), "missing", st)

@@ -29,6 +29,8 @@ STATUSES = {
     "inferred": "digits run together whose split a printed relation makes unique (note says which)",
     "missing": "the row or table is absent from the report",
     "unknown": "a row the template does not know, kept as unknown:<label>",
+    "corrected": "corrected by hand (`ogi correct`): value is the corrected number (null when the original "
+                 "prints a blank or placeholder), raw is still what was printed, note names the correction",
 }
 
 ORGAN_KINDS = ("department", "government", "township", "unknown")

@@ -19,6 +19,12 @@ repair command (`StoreDamaged`). The lock is taken before the store is set up, a
 waits for it; pool workers exit when the ingest process dies (even by SIGKILL); a failed write
 (a full disk, permissions) is one `StoreError` line that leaves the stored batches intact.
 
+Corrections by hand (helpers/corrections.py) and re-parses (helpers/reparse.py) replace a report's
+rows in the parts that hold them (`replace_reports`: the `reports` part last, the cross-year
+findings around them from a journal that the next write finishes). Every write ends by recording a
+data version (helpers/versions.py); a store of an older format is migrated in place (`migrate`).
+Each new file is also copied to `sources/` under its sha256, which is what a re-parse reads.
+
 `open_store(path)` returns a `Corpus`: the tables as pandas DataFrames and as DuckDB views;
 `open_store(path, sandbox=True)` (what `ogi query` uses) runs SQL read-only, with DuckDB's
 external access off, `allowed_paths` = the store's own part files and the configuration locked.
@@ -62,7 +68,8 @@ __all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "QueryResult", "SCHEM
 TABLES = ("reports", "cells", "findings", "failures", "sections")
 MARKER = "ogi-store.json"
 BATCHES = "batches"           # per batch, the files it holds (path, sha256): what --repair re-ingests
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2            # 2: versions, corrections, kept sources, n_corrected and parser_version in reports
+SOURCES = "sources"           # content-addressed copies of the ingested files (what --reparse reads)
 DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
 FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
 TASK_FILES = 8                # files per task sent to a worker
@@ -70,7 +77,7 @@ LINK_CHUNK = 250              # organ-year pairs re-validated per step of the li
 
 _STR, _INT, _FLOAT, _DATE = pa.string(), pa.int64(), pa.float64(), pa.date32()
 _TS = pa.timestamp("us", tz="UTC")
-_COUNT_STATUSES = ("ok", "blank", "placeholder", "unreadable", "inferred", "missing", "unknown")
+_COUNT_STATUSES = ("ok", "blank", "placeholder", "unreadable", "inferred", "missing", "unknown", "corrected")
 
 SCHEMAS: dict[str, pa.Schema] = {
     "reports": pa.schema(
@@ -79,7 +86,8 @@ SCHEMAS: dict[str, pa.Schema] = {
          ("template", _STR), ("form", _STR), ("encoding", _STR), ("report_date", _DATE), ("published", _DATE),
          ("title", _STR), ("n_cells", _INT)]
         + [(f"n_{s}", _INT) for s in _COUNT_STATUSES]
-        + [("n_errors", _INT), ("n_warnings", _INT), ("previous_report_id", _STR), ("ingested_at", _TS)]),
+        + [("n_errors", _INT), ("n_warnings", _INT), ("previous_report_id", _STR), ("parser_version", _STR),
+           ("ingested_at", _TS)]),
     "cells": pa.schema([("report_id", _STR), ("table", _STR), ("row", _STR), ("column", _STR), ("value", _FLOAT),
                         ("raw", _STR), ("status", _STR), ("source", _STR), ("note", _STR)]),
     "findings": pa.schema([("report_id", _STR), ("rule", _STR), ("severity", _STR), ("table", _STR), ("row", _STR),
@@ -88,7 +96,29 @@ SCHEMAS: dict[str, pa.Schema] = {
     "failures": pa.schema([("path", _STR), ("sha256", _STR), ("error_class", _STR), ("message", _STR),
                            ("ingested_at", _TS)]),
     "sections": pa.schema([("report_id", _STR), ("section", _STR), ("text", _STR)]),
+    # Corrections by hand (helpers/corrections.py), append-only: one part per call, never rewritten.
+    "corrections": pa.schema([("correction_id", _STR), ("report_id", _STR), ("table", _STR), ("row", _STR),
+                              ("column", _STR), ("value", _FLOAT), ("as", _STR), ("why", _STR), ("by", _STR),
+                              ("at", _TS), ("parsed_value", _FLOAT), ("parsed_status", _STR)]),
 }
+
+
+@functools.lru_cache(maxsize=1)
+def parser_version() -> str:
+    """The parser's version as the store records it per report: the ogi version and a hash of the
+    data that decides what a file parses into (templates, common vocabulary, rules and metrics).
+    A report stored under another version is what `ingest(..., reparse=True)` reads again."""
+    from . import __version__
+    from .template import read_data
+
+    h = hashlib.sha256()
+    for name in PARSER_DATA:
+        h.update(name.encode() + b"\0" + json.dumps(read_data(name), sort_keys=True, ensure_ascii=False,
+                                                    default=str).encode() + b"\0")
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
+PARSER_DATA = ("2019.yaml", "2021.yaml", "common.yaml", "organs.yaml", "rules.yaml", "metrics.yaml")
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,7 +220,7 @@ def _report_row(report: Any, report_id: str, path: str, findings: pd.DataFrame) 
         "encoding": report.encoding, "report_date": report.report_date, "published": report.published,
         "title": report.title, "n_cells": len(report.cells),
         "n_errors": int(sev.get("error", 0)), "n_warnings": int(sev.get("warning", 0)),
-        "previous_report_id": None,
+        "previous_report_id": None, "parser_version": parser_version(),
     }
     row.update({f"n_{s}": int(counts.get(s, 0)) for s in _COUNT_STATUSES})
     return row
@@ -450,6 +480,11 @@ class IngestSummary:
     linked: int = 0      # reports whose cross-year link (previous_report_id, X1/X2/COPY) was recomputed
     repaired: list[str] = field(default_factory=list)   # damaged batches dropped by `repair`
     lost: list[str] = field(default_factory=list)       # ... files of theirs that are no longer there
+    version: str | None = None                           # the store version after the run
+
+    def counts(self) -> str:
+        """The counts, as one phrase (a version's summary)."""
+        return f"ingested {self.ingested}, skipped {self.skipped}, failed {self.failed}, linked {self.linked}"
 
     def __str__(self) -> str:
         rate = f" ({self.ingested / self.seconds:.1f} reports/s)" if self.ingested and self.seconds > 0 else ""
@@ -459,6 +494,8 @@ class IngestSummary:
             text += f"; repair: dropped {len(self.repaired)} damaged batch(es) and ingested their files again"
             if self.lost:
                 text += f" ({len(self.lost)} no longer there: {', '.join(self.lost[:3])}{' ...' if len(self.lost) > 3 else ''})"
+        if self.version:
+            text += f"; version {self.version}"
         return text
 
 
@@ -515,7 +552,7 @@ def _create_store(root: Path) -> None:
             meta = json.dumps({"format": FORMAT_VERSION, "tables": list(TABLES),
                                "created": dt.datetime.now(dt.UTC).isoformat()}, indent=1)
             _atomic(root / MARKER, lambda tmp: tmp.write_text(meta, encoding="utf-8"))
-        for name in (*TABLES, BATCHES):
+        for name in (*TABLES, BATCHES, SOURCES):
             (root / name).mkdir(exist_ok=True)
     except OSError as exc:
         raise _write_error(root, exc) from None
@@ -546,6 +583,85 @@ def _locked(root: Path, wait: bool = True) -> Iterator[None]:
         fh.close()
 
 
+def _format(root: Path) -> int:
+    """The store's format version (its marker's `format`; 1 for a marker that does not say)."""
+    try:
+        return int(json.loads((root / MARKER).read_text(encoding="utf-8")).get("format", 1))
+    except (OSError, ValueError, AttributeError):
+        return 1
+
+
+def migrate(root: Path, wait: bool = True) -> bool:
+    """Bring a store of an older format up to FORMAT_VERSION in place: every `reports` part gains
+    the columns added since (n_corrected = 0, parser_version null: unknown, so `--reparse` reads
+    those reports again), each part rewritten atomically, then the marker's format, then a first
+    version. Interrupted, it is redone by the next open or ingest. Returns whether it migrated.
+    A store that cannot be written (or, with `wait=False`, is being written) is left as it is."""
+    if not _is_store(root) or _format(root) >= FORMAT_VERSION:
+        return False
+    try:
+        with _locked(root, wait=wait):
+            if _format(root) >= FORMAT_VERSION:
+                return False
+            _migrate_locked(root)
+    except (StoreBusy, StoreError, PermissionError):
+        return False
+    return True
+
+
+def _migrate_locked(root: Path) -> None:
+    from .versions import write_version
+
+    old = _format(root)
+    schema = SCHEMAS["reports"]
+    for part in sorted((root / "reports").glob("part-*.parquet")):
+        t = pq.read_table(part)
+        if t.schema.names == schema.names:
+            continue
+        for name in ("n_corrected", "parser_version"):
+            if name not in t.schema.names:
+                f = schema.field(name)
+                fill = pa.array([0] * len(t), f.type) if name == "n_corrected" else pa.nulls(len(t), f.type)
+                t = t.append_column(f, fill)
+        _atomic_write(t.select(schema.names).cast(schema), part)
+    try:
+        meta = json.loads((root / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    meta.update({"format": FORMAT_VERSION, "tables": list(TABLES), "migrated_from": old,
+                 "migrated": dt.datetime.now(dt.UTC).isoformat()})
+    text = json.dumps(meta, indent=1)
+    _atomic(root / MARKER, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_version(root, f"migrated from store format {old} to {FORMAT_VERSION}")
+
+
+def _source_path(root: Path, sha: str) -> Path | None:
+    """The kept copy of the file with this sha256 (`sources/<sha[:2]>/<sha><suffix>`), if there is one."""
+    folder = root / SOURCES / sha[:2]
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.glob(sha + "*")) if not p.name.startswith(".")), None)
+
+
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
+
+
+def _keep_source(root: Path, path: str, sha: str) -> None:
+    """Copy a file into the store's sources folder under its sha256 (and its suffix, which the
+    readers may use), atomically; nothing when a copy is already there."""
+    import shutil
+
+    if _source_path(root, sha) is not None:
+        return
+    suffix = Path(path).suffix.lower()
+    dest = root / SOURCES / sha[:2] / (sha + (suffix if _SUFFIX.match(suffix) else ""))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(dest.parent, exc) from None
+    _atomic(dest, lambda tmp: shutil.copyfile(path, tmp))
+
+
 def _committed(root: Path) -> dict[str, list[Path]]:
     """Part files per table that belong to a committed batch (one whose `reports` part exists)."""
     names = sorted(p.name for p in (root / "reports").glob("part-*.parquet"))
@@ -567,6 +683,11 @@ def _clean_orphans(root: Path) -> None:
         for p in (root / folder).iterdir():
             part = p.name if folder != BATCHES else p.stem + ".parquet"
             if p.name.startswith(".tmp-") or (p.name.startswith("part-") and part not in keep):
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+    for folder in ("corrections", "versions", SOURCES, "snapshots"):   # temp files of a killed copy or write
+        if (root / folder).is_dir():
+            for p in (root / folder).glob("**/.tmp-*"):
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 
@@ -710,7 +831,8 @@ class _BatchWriter:
 def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], store: str | os.PathLike[str], *,
            workers: int | None = None, scheduler: Any = None, progress: bool = True,
            batch_size: int = DEFAULT_BATCH_SIZE, max_bytes: int = DEFAULT_MAX_BYTES,
-           retry_failed: bool = False, repair: bool = False, wait: bool = True) -> IngestSummary:
+           retry_failed: bool = False, repair: bool = False, wait: bool = True,
+           keep_sources: bool = True) -> IngestSummary:
     """Parse, validate and store every file under `paths` that the store does not hold yet.
 
     A second ingest into the same store waits for the first (`wait=False`: `StoreBusy` at once).
@@ -722,6 +844,9 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
     `workers=N` on a Dask LocalCluster of N workers; with `scheduler` on a Dask cluster (an address
     such as "tcp://host:8786", a `distributed.Client` or a cluster object), or "serial" in-process.
     Results are written every `batch_size` reports; then organ-years are linked (see the module doc).
+    With `keep_sources` (the default), a copy of each new file is kept in the store's `sources/`
+    folder under its sha256, which is what a re-parse reads. The run ends by recording a store
+    version (helpers/versions.py) when the tables changed.
     """
     t0 = time.perf_counter()
     root = Path(store).absolute()
@@ -732,6 +857,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         raise StoreError("batch_size must be a positive number of reports")
     with _locked(root, wait=wait):
         _create_store(root)
+        if _format(root) < FORMAT_VERSION:
+            _migrate_locked(root)
         _clean_orphans(root)
         dropped: list[str] = []
         lost: list[str] = []
@@ -759,6 +886,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
                 skipped += 1
                 continue
             known.add(sha)
+            if keep_sources:
+                _keep_source(root, path, sha)
             todo.append((path, sha))
         runners: list[_Runner] = []
 
@@ -786,7 +915,11 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
                 bar.update(len(task))
             writer.flush()
             bar.close()
+            finish_pending(root, runner)
             linked = _link(root, runner)
+            from .corrections import reapply_pending
+
+            reapply_pending(root, runner)   # corrections a killed run had not applied yet
         except BaseException:
             with contextlib.suppress(StoreError):
                 writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
@@ -798,8 +931,12 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             bar.close()
             for r in runners:
                 r.close()
-    return IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
-                         seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost)
+        summary = IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
+                                seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost)
+        from .versions import write_version
+
+        summary.version = write_version(root, f"ingest: {summary.counts()}").id
+    return summary
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -1026,6 +1163,105 @@ def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[
 
 
 # ---------------------------------------------------------------------------------------------
+# Replacing stored reports in place (corrections, re-parses): part by part, the `reports` part last.
+#
+# Before any part changes, the ids are written to a journal (`pending.json`); the cross-year findings
+# of those reports and of the reports that follow them are recomputed after the parts, and the journal
+# is removed last. A run killed in between leaves the journal, and the next write to the store
+# (`finish_pending`, called by every ingest, correction and re-parse) finishes the job.
+
+PENDING = "pending.json"
+
+
+def report_parts(root: Path) -> pd.DataFrame:
+    """report_id → the committed part that holds it (and its path and parser_version)."""
+    parts = _committed(root)
+    return _read_columns(parts["reports"], "reports", ["report_id", "path", "parser_version"]) \
+        .drop_duplicates("report_id")
+
+
+def replace_reports(root: Path, results: dict[str, dict[str, Any]],
+                    runner: Callable[[], _Runner] | None = None, finish: bool = True) -> None:
+    """Replace the stored rows of these reports (results as `_parse_one` makes them, with the new
+    rows of every table) in the parts that hold them, keep their link, then recompute cross-year
+    findings around them (with `finish`; else they wait in the journal for `finish_pending`, so
+    that a caller replacing many reports in steps relinks once). Called with the lock held."""
+    if not results:
+        return
+    index = report_parts(root)
+    part_of = dict(zip(index["report_id"], index["part"]))
+    ids = sorted(r for r in results if r in part_of)
+    _write_pending(root, ids)
+    by_part: dict[str, list[str]] = collections.defaultdict(list)
+    for rid in ids:
+        by_part[part_of[rid]].append(rid)
+    cross = pa.array(sorted(cross_year_rules()), pa.string())
+    for part, rids in sorted(by_part.items()):
+        arr = pa.array(rids, pa.string())
+        # the part's reports in their written order: the replaced rows go back where they were
+        order = pq.read_table(root / "reports" / part, columns=["report_id"], schema=SCHEMAS["reports"])["report_id"]
+        for name in ("cells", "sections", "findings"):
+            old = pq.read_table(root / name / part, schema=SCHEMAS[name])
+            drop = pc.is_in(old["report_id"], value_set=arr)
+            if name == "findings":   # cross-year findings stay until they are recomputed below
+                drop = pc.and_(drop, pc.invert(pc.fill_null(pc.is_in(old["rule"], value_set=cross), False)))
+            new = [results[r][name] for r in rids]
+            if name == "findings":
+                new = [t.filter(pc.invert(pc.fill_null(pc.is_in(t["rule"], value_set=cross), False))) for t in new]
+            table = pa.concat_tables([old.filter(pc.invert(drop)), *new])
+            rank = pc.fill_null(pc.index_in(table["report_id"], value_set=order), len(order))
+            _atomic_write(table.take(pc.sort_indices(rank)), root / name / part)   # a stable sort
+        frame = _to_pandas(pq.read_table(root / "reports" / part, schema=SCHEMAS["reports"]))
+        keep = ("path", "previous_report_id", "organ_name", "ingested_at")
+        rows = []
+        for rec in frame.to_dict("records"):
+            res = results.get(rec["report_id"])
+            if res is not None and rec["report_id"] in rids:   # a correction keeps the parser version it read with
+                rec = dict(res["row"]) | {k: rec[k] for k in keep + (("parser_version",) if res.get("keep_parser") else ())}
+            rows.append(rec)
+        _atomic_write(_to_arrow(pd.DataFrame(rows, columns=SCHEMAS["reports"].names), "reports"),
+                      root / "reports" / part)
+    if finish:
+        finish_pending(root, runner)
+
+
+def _write_pending(root: Path, ids: list[str]) -> None:
+    old: list[str] = []
+    with contextlib.suppress(OSError, ValueError):
+        old = list(json.loads((root / PENDING).read_text(encoding="utf-8"))["reports"])
+    text = json.dumps({"reports": sorted(set(old) | set(ids))})
+    _atomic(root / PENDING, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def finish_pending(root: Path, runner: Callable[[], _Runner] | None = None) -> int:
+    """Recompute the cross-year findings (and error/warning counts) of the reports in the journal
+    and of the reports that follow them, then remove the journal. Returns how many reports."""
+    try:
+        ids = set(json.loads((root / PENDING).read_text(encoding="utf-8"))["reports"])
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError, KeyError, TypeError):
+        ids = None   # a journal that does not read: redo every report
+    _link(root, runner)
+    parts = _committed(root)
+    index = _read_columns(parts["reports"], "reports", _INDEX_COLUMNS).drop_duplicates("report_id")
+    if ids is None:
+        ids = set(index["report_id"])
+    hit = index[index["report_id"].isin(ids) | index["previous_report_id"].isin(ids)]
+    part_of = dict(zip(index["report_id"], index["part"]))
+    for part, group in hit.groupby("part"):
+        relink = group.assign(exp_prev=group["previous_report_id"])
+        counts = _relink_findings(root, parts, part, relink, part_of, runner)
+        frame = _to_pandas(pq.read_table(root / "reports" / part, schema=SCHEMAS["reports"]))
+        for col, src in (("n_errors", "error"), ("n_warnings", "warning")):
+            frame[col] = frame["report_id"].map(counts[src]).astype("Int64").fillna(frame[col])
+        _atomic_write(_to_arrow(frame, "reports"), root / "reports" / part)
+    with contextlib.suppress(FileNotFoundError):
+        (root / PENDING).unlink()
+    return len(hit)
+
+
+# ---------------------------------------------------------------------------------------------
 # Reading: the Corpus
 
 
@@ -1048,14 +1284,43 @@ class Corpus:
     Reports are de-duplicated on report_id (and the other tables follow the kept report's batch).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, sandbox: bool = False, version: str | None = None) -> None:
+        from . import versions
+
         self.path = Path(path).absolute()
         if not self.path.is_dir() or not _is_store(self.path):
             raise StoreError(f"{self.path}: not an ogi store ({MARKER} missing); "
                              f"create one with `ogi ingest FILES --store {path}`")
         self.sandbox = sandbox
-        self._parts = _committed(self.path)
+        migrate(self.path, wait=False)
+        if version is None:
+            self._parts = versions.live_parts(self.path)
+            self.version = None
+        else:
+            v = versions.find_version(self.path, version)
+            self._parts = v.paths(self.path)
+            self.version = v.id
         _check_parts(self.path, self._parts)
+
+    @functools.cached_property
+    def version_id(self) -> str:
+        """The id of the data version read: the one opened, else that of the store's current tables
+        (the latest entry of `versions` when it was recorded). Exports and briefs print it."""
+        from . import versions
+
+        return self.version or versions.current_id(self.path)
+
+    @functools.cached_property
+    def versions(self) -> pd.DataFrame:
+        """The store's versions, oldest first (`helpers.list_versions`)."""
+        from .versions import list_versions
+
+        return list_versions(self.path)
+
+    @functools.cached_property
+    def corrections(self) -> pd.DataFrame:
+        """Every correction made by hand, oldest first (append-only; see helpers/corrections.py)."""
+        return self._frame("corrections")
 
     def __repr__(self) -> str:
         return f"Corpus({str(self.path)!r}, {len(self._parts['reports'])} parts)"
@@ -1084,9 +1349,8 @@ class Corpus:
         con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                                  "autoload_known_extensions": False})
         if self.sandbox:
-            prov = sorted((self.path / PROVENANCE).glob("prov-*.parquet")) if (self.path / PROVENANCE).is_dir() else []
-            _lock_down(con, [p for name in TABLES for p in self._parts[name]] + prov)
-        for name in TABLES:
+            _lock_down(con, [p for name in (*TABLES, "corrections", "provenance") for p in self._parts[name]])
+        for name in (*TABLES, "corrections"):
             parts = self._parts[name]
             if parts:
                 con.execute(f"CREATE VIEW _{name}_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, "
@@ -1114,10 +1378,13 @@ class Corpus:
                                                       ORDER BY ingested_at DESC, filename DESC) AS _rn
                          FROM _failures_raw) WHERE _rn = 1
                          AND (sha256 IS NULL OR sha256 NOT IN (SELECT report_id FROM _reports_raw))""")
-        for name in TABLES:
+        con.execute("CREATE VIEW _corrections_o AS SELECT * FROM _corrections_raw")
+        for name in (*TABLES, "corrections"):
             cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
             con.execute(f"CREATE VIEW {name} AS SELECT {cols} FROM _{name}_o")
-        _provenance_views(con, self.path)  # fetch provenance: the reports view gains its columns
+        _provenance_views(con, self._parts["provenance"])  # fetch provenance: the reports view gains its columns
+        con.register("_versions_frame", self.versions)
+        con.execute("CREATE VIEW versions AS SELECT * FROM _versions_frame")
         return con
 
     def _frame(self, name: str) -> pd.DataFrame:
@@ -1228,9 +1495,8 @@ def add_provenance(store: str | os.PathLike[str], records: Iterable[dict[str, An
     return len(table)
 
 
-def _provenance_views(con: Any, root: Path) -> None:
+def _provenance_views(con: Any, parts: list[Path]) -> None:
     """`_provenance` (the first fetch of each report_id) and the reports views with its columns."""
-    parts = sorted((root / PROVENANCE).glob("prov-*.parquet")) if (root / PROVENANCE).is_dir() else []
     if parts:
         con.execute(f"CREATE VIEW _provenance_raw AS SELECT * FROM read_parquet({_sql_list(parts)}, filename = true, "
                     "union_by_name = true)")
@@ -1332,7 +1598,8 @@ def check_read_only(query: str) -> None:
                      "(only a SELECT runs; --unsafe gives DuckDB's full power on your own machine)")
 
 
-def open_store(path: str | os.PathLike[str], *, sandbox: bool = False) -> Corpus:
+def open_store(path: str | os.PathLike[str], *, sandbox: bool = False, version: str | None = None) -> Corpus:
     """Open a store folder written by `ingest` (raises StoreError when it is not one, or names the
-    damaged part file). With `sandbox`, SQL runs read-only with no access outside the store."""
-    return Corpus(path, sandbox=sandbox)
+    damaged part file). With `sandbox`, SQL runs read-only with no access outside the store; with
+    `version` (an id of `ogi versions`, or `latest~N`), the tables as they were in that version."""
+    return Corpus(path, sandbox=sandbox, version=version)

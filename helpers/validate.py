@@ -39,7 +39,7 @@ __all__ = [
 FINDING_COLUMNS = ["rule", "severity", "table", "row", "column", "expected", "found", "delta", "message", "source"]
 SEVERITIES = ("error", "warning", "info")
 RUNS = ("always", "with_previous", "never")
-VALUE_STATUSES = frozenset({"ok", "inferred"})
+VALUE_STATUSES = frozenset({"ok", "inferred", "corrected"})  # corrected: by hand, with a number
 AMOUNT_TOLERANCE = 1e-6
 _NUMBER_COLUMNS = ("expected", "found", "delta")
 _STR = pd.array([], dtype="str").dtype  # pandas' default string dtype, resolved once (lookup by name is slow)

@@ -1,7 +1,7 @@
 """Run one SQL statement (DuckDB) over a corpus store's tables and print the result.
 
 Sandboxed by default: one read-only statement (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE,
-EXPLAIN) over the views reports, cells, findings, failures and sections; DuckDB reaches no file
+EXPLAIN) over the views reports, cells, findings, failures, sections, corrections and versions; DuckDB reaches no file
 but the store's own part files (no read_csv of other files, no COPY, ATTACH, INSTALL/LOAD or URL)
 and its configuration is locked. --unsafe gives DuckDB's full power, for your own queries on
 your own machine. A refused or failed statement is one line on stderr, exit 2.

@@ -200,7 +200,8 @@ def test_stata_extended_missing_values_have_value_labels(exports) -> None:
     name = variable_name("table_3/granted/total")
     present = {code for codes in meta.missing_user_values.values() for code in codes}
     assert {"a", "b", "e"} <= present <= set("abcde")      # blanks, placeholders, 2019 gaps in this corpus
-    assert meta.variable_value_labels[name] == {"a": "空白", "b": "占位符", "c": "无法识读", "d": "缺失", "e": "本格式无此项"}
+    assert meta.variable_value_labels[name] == {"a": "空白", "b": "占位符", "c": "无法识读", "d": "缺失", "e": "本格式无此项",
+                                                   "f": "人工更正为无数值"}
     labels = dict(zip(meta.column_names, meta.column_labels))
     assert labels[name].startswith("表3") and labels["year"] == "报告年度"
 
