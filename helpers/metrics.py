@@ -487,12 +487,21 @@ CONFLICT_COLUMNS = ["organ_id", "year", "report_id", "duplicate_of", "key", "val
 _FORM_ORDER = ("html", "docx", "pdf", "text")
 
 
+def primary_order(readable: Any, unreadable: Any, form: Any) -> dict[str, Any]:
+    """Sort keys (ascending) that rank the files of one organ-year: most readable cells, then fewest
+    unreadable, then the form order html, docx, pdf, text; the caller breaks ties by report_id. One
+    rule for the panel's primary and the store's previous-year links, so that they agree."""
+    forms = pd.Series(form, dtype=object).astype(str).to_numpy()
+    return {"_readable": -np.asarray(readable, dtype=float), "_unreadable": np.asarray(unreadable, dtype=float),
+            "_form": np.array([_FORM_ORDER.index(f) if f in _FORM_ORDER else len(_FORM_ORDER) for f in forms])}
+
+
 def panel_table(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] | None = None) -> PanelTable:
     """The harmonised panel: one row per (organ_id, year), one value column per comparable quantity
     (named by its 2021 key; `panel_keys()`) and a `<key>:status` column beside each (PANEL_STATUSES).
 
     An organ-year published in several files is one row: the most completely read file (most
-    ok/inferred panel values, then fewest unreadable, then the form order html, docx, pdf, text, then
+    ok/inferred/corrected panel values, then fewest unreadable, then the form order html, docx, pdf, text, then
     report_id); the others are listed in `duplicates`, and every quantity where a duplicate holds a
     different number is a row of `conflicts`. `format` says which layout was printed (2019, 2021 or
     2021-hybrid). A report with no organ_id or year is its own row (organ_id `report:<id>`).
@@ -510,14 +519,12 @@ def panel_table(cells: pd.DataFrame, reports: pd.DataFrame, keys: Sequence[str] 
     year = (pd.to_numeric(reps["year"], errors="coerce") if "year" in reps else pd.Series([np.nan] * len(reps)))
     alone = organ.isna().to_numpy() | (organ.astype(str) == "").to_numpy() | year.isna().to_numpy()
     organ = organ.astype(object).where(~alone, "report:" + reps["report_id"]).astype(str)
-    readable = np.isin(st, ["ok", "inferred"]).sum(axis=1)
-    unreadable = (st == "unreadable").sum(axis=1)
     form = reps["form"].astype(str) if "form" in reps else pd.Series([""] * len(reps))
-    form_rank = form.map(lambda f: _FORM_ORDER.index(f) if f in _FORM_ORDER else len(_FORM_ORDER))
-    order = pd.DataFrame({"organ_id": organ, "year": year, "readable": -readable,
-                          "unreadable": unreadable, "form": form_rank.to_numpy(), "rid": reps["report_id"],
-                          "pos": np.arange(len(reps))})
-    order = order.sort_values(["organ_id", "year", "readable", "unreadable", "form", "rid"], kind="stable")
+    rank = primary_order(np.isin(st, ["ok", "inferred", "corrected"]).sum(axis=1), (st == "unreadable").sum(axis=1),
+                         form)
+    order = pd.DataFrame({"organ_id": organ, "year": year, **{k: np.asarray(v) for k, v in rank.items()},
+                          "rid": reps["report_id"], "pos": np.arange(len(reps))})
+    order = order.sort_values(["organ_id", "year", "_readable", "_unreadable", "_form", "rid"], kind="stable")
     group = order.groupby(["organ_id", "year"], dropna=False, sort=False)
     first = order[~order.duplicated(["organ_id", "year"], keep="first")]
     primary_of = pd.Series(group["pos"].transform("first").to_numpy(), index=order["pos"].to_numpy()).sort_index()

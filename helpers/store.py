@@ -951,21 +951,27 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 # Linking organ-years and the cross-year findings
 
 
-_INDEX_COLUMNS = ["report_id", "agency", "organ_id", "organ_name", "year", "n_ok", "previous_report_id"]
+_INDEX_COLUMNS = ["report_id", "agency", "organ_id", "organ_name", "year", "form", "n_ok", "n_inferred",
+                  "n_corrected", "n_unreadable", "previous_report_id"]
 
 
 def _expected_links(index: pd.DataFrame) -> pd.DataFrame:
     """For every report: the previous report it should link to and the organ's name (from its latest year).
 
-    Deterministic whatever the ingest order: of several reports of one organ-year, the one with
-    the most readable cells (then the smallest report_id) represents it.
+    Deterministic whatever the ingest order: of several reports of one organ-year, one represents
+    it by the panel's rule for its primary (`metrics.primary_order`: most readable cells, fewest
+    unreadable, the form order, then the smallest report_id), here over the report's cell counts.
     """
+    from .metrics import primary_order
     from .organs import clean_name
 
     idx = index.copy()
-    idx["_ok"] = idx["n_ok"].fillna(0)
-    ranked = idx.dropna(subset=["organ_id", "year"]).sort_values(["organ_id", "year", "_ok", "report_id"],
-                                                                 ascending=[True, True, False, True])
+    readable = sum(idx[c].fillna(0) for c in ("n_ok", "n_inferred", "n_corrected") if c in idx)
+    unreadable = idx["n_unreadable"].fillna(0) if "n_unreadable" in idx else 0
+    forms = idx["form"] if "form" in idx else pd.Series([""] * len(idx), index=idx.index)
+    idx = idx.assign(**primary_order(readable, unreadable, forms))
+    ranked = idx.dropna(subset=["organ_id", "year"]).sort_values(["organ_id", "year", "_readable", "_unreadable",
+                                                                  "_form", "report_id"], kind="stable")
     rep = ranked.drop_duplicates(["organ_id", "year"])
     rep_key = {(o, int(y)): r for o, y, r in zip(rep["organ_id"], rep["year"], rep["report_id"])}
     latest = rep.sort_values(["organ_id", "year"]).drop_duplicates("organ_id", keep="last")

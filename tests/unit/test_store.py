@@ -400,3 +400,18 @@ def test_dask_local_cluster_gives_the_same_store(tmp_path: Path) -> None:
     a, b = _links(tmp_path / "dask"), _links(tmp_path / "serial")
     pd.testing.assert_frame_equal(a[0], b[0])
     pd.testing.assert_frame_equal(a[1], b[1])
+
+
+def test_a_previous_year_link_goes_to_the_file_the_panel_makes_primary() -> None:
+    """Two equally read files of one organ-year (a PDF and its HTML page): the next year links to
+    the one the panel's rule prefers (form order html first), not to the smaller report_id."""
+    from helpers.store import _expected_links
+
+    index = pd.DataFrame({"report_id": ["a" * 64, "b" * 64, "c" * 64], "agency": ["某局"] * 3,
+                          "organ_id": ["o1"] * 3, "organ_name": ["某局"] * 3, "year": [2022, 2022, 2023],
+                          "form": ["pdf", "html", "text"], "n_ok": [200, 200, 200], "n_inferred": [0, 0, 0],
+                          "n_corrected": [0, 0, 0], "n_unreadable": [0, 0, 0], "previous_report_id": [None] * 3})
+    links = _expected_links(index)
+    assert links.loc[2, "exp_prev"] == "b" * 64
+    index.loc[1, "n_unreadable"] = 3                        # the page read less well: the PDF stands for it
+    assert _expected_links(index).loc[2, "exp_prev"] == "a" * 64
