@@ -529,7 +529,9 @@ def _write_stata(frame: _Frame, path: Path, labels: str, dates: set[str]) -> Non
             user_missing[col] = [c["code"] for c in codes.values()]
             value_labels[col] = {c["code"]: c[labels] for c in codes.values()}
         elif col in dates:
-            data[col] = s.astype(object).where(s.notna(), None)
+            # an empty date column as numbers (Stata dates are day counts): all None would be written
+            # as a string variable in %td format, which Stata readers refuse
+            data[col] = s.astype("float64") if s.isna().all() else s.astype(object).where(s.notna(), None)
         elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype) or \
                 pd.api.types.is_float_dtype(s.dtype):
             data[col] = s.astype("float64")

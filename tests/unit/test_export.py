@@ -288,3 +288,21 @@ def test_ogi_export_on_a_folder_that_is_not_a_store_exits_2(tmp_path: Path) -> N
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not an ogi store" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_date_column_with_no_date_reads_back_from_stata(tmp_path: Path) -> None:
+    """Reports that print no publication date: the wide Stata file still reads back (the empty
+    column is a %td number, all missing; written as text it would break pyreadstat and Stata)."""
+    import pyreadstat
+
+    synth = pytest.importorskip("helpers.synth")
+    from helpers.store import ingest, open_store
+
+    synth.write_corpus(tmp_path / "files", reports=3, years=[2022], forms=["text"], seed=2)
+    ingest([tmp_path / "files"], tmp_path / "store", scheduler="serial", progress=False)
+    c = open_store(tmp_path / "store")
+    assert c.reports["published"].isna().all()                         # what this test is about
+    export_store(c, "stata", tmp_path / "wide.dta", layout="wide")
+    df, meta = pyreadstat.read_dta(tmp_path / "wide.dta")
+    assert len(df) == 3 and df["published"].isna().all()
+    assert meta.original_variable_types["published"] == "%td"
