@@ -137,7 +137,7 @@ class Report:
         for rec in self.cells.to_dict("records"):
             rec["value"] = _json_value(rec["value"])
             for k in ("raw", "source", "note"):
-                rec[k] = "" if rec[k] is None or rec[k] is pd.NA else str(rec[k])
+                rec[k] = _as_text(rec[k])
             out.append(rec)
         return out
 

@@ -204,6 +204,8 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
+# The oracle's own number grammar and split counting: deliberately not the parser's
+# (parse/values.py `_VALID`, `_run_splits`), so that a fault there cannot hide in what it is scored against.
 _PIECE = {"count": re.compile(r"0|[1-9]\d*"), "amount": re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?"),
           "signed": re.compile(r"[+-]?(?:0|[1-9]\d*)")}
 
