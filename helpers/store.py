@@ -755,8 +755,21 @@ def _repair(root: Path) -> tuple[list[str], list[dict[str, Any]]]:
     return dropped, files
 
 
+_SAVED_PAGE = (".htm", ".html", ".xhtml", ".shtml", ".mht", ".mhtml")
+
+
+def _page_folder(d: str, filenames: list[str]) -> bool:
+    """Whether folder `d` is a saved web page's own (`NAME_files/` or `NAME.files/` beside `NAME.html`,
+    as browsers save a page): its pictures are read with the page, its files are no reports."""
+    low = d.lower()
+    stem = low[:-6] if low.endswith(("_files", ".files")) else None
+    names = {f.lower() for f in filenames}
+    return stem is not None and any(stem + ext in names for ext in _SAVED_PAGE)
+
+
 def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
-    """Every non-hidden file under `paths`, in sorted order; stores (this one included) are skipped."""
+    """Every non-hidden file under `paths`, in sorted order; stores (this one included) and saved
+    pages' own folders (`NAME_files/`) are skipped."""
     root_real = os.path.realpath(root)
     for given in paths:
         p = Path(given)
@@ -768,6 +781,7 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
                 continue
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                     and not _page_folder(d, filenames)
                                      and os.path.realpath(os.path.join(dirpath, d)) != root_real
                                      and not _is_store(Path(dirpath, d)))
                 for f in sorted(filenames):

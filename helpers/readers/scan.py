@@ -6,7 +6,8 @@ Each page image is straightened (the skew that maximises the contrast of row pro
 and its characters are recognised by the OCR engine (RapidOCR's PP-OCRv4 models, bundled in the
 `rapidocr-onnxruntime` wheel and run by onnxruntime on one thread; nothing is downloaded; or
 Tesseract as a separate process), each with its own box and recognition confidence; a ruled cell
-with marks but no character is recognised again on its own crop. Everything is read on the red
+with marks but no character, or whose number was read weakly or not cleanly, is recognised again on
+its own crop and the two readings weighed (`_reread`). Everything is read on the red
 channel, where a red seal over a table fades out and black ink stays black. Characters and rules,
 in points, go through the same grid and alignment as a PDF's text layer, so a scanned table is
 rebuilt as boxed cells.
@@ -65,6 +66,7 @@ MAX_SKEW = 3.0            # degrees searched when straightening a page
 INK_MARK = "- (0% OCR, marks not read)"
 DARK = 170               # red-channel value below which a pixel can be ink
 MIN_STROKE = 12           # pixels: a mark this large in a ruled cell is ink (a dash), smaller is speckle
+SPECK = 3                 # pixels: a mark this small beside a number (not between its digits) is noise
 
 
 @dataclass(slots=True)
@@ -275,7 +277,7 @@ def _page(img: np.ndarray, number: int, dpi: float, engine: str | None = None) -
     binary = _dark(img, binary)
     binary[mask > 0] = 0
     h, w = binary.shape
-    chars += _missed(clean, binary, rules, chars, to_pt, w * to_pt, h * to_pt, engine or default_engine())
+    chars = _reread(clean, binary, rules, chars, to_pt, w * to_pt, h * to_pt, engine or default_engine())
     glyphs = [Glyph(c.text, c.x0 * to_pt, c.top * to_pt, c.x1 * to_pt, c.bottom * to_pt) for c in chars]
     content = PageContent(number, w * to_pt, h * to_pt, glyphs, rules)
     return _Page(content, [c.conf for c in chars], binary, to_pt)
@@ -303,35 +305,92 @@ def _ink_box(binary: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> tuple[in
             c0 + max(b[2] for b in boxes), r0 + max(b[3] for b in boxes))
 
 
-def _missed(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[_Char], to_pt: float,
+def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[_Char], to_pt: float,
             width: float, height: float, engine: str) -> list[_Char]:
-    """Characters in ruled cells that the page's text detection missed (a lone `0` or `—`): each
-    cell with marks but no character is recognised on its own (recognition only, on its crop)."""
+    """The page's characters, with the numbers of ruled cells read a second time on their own crop
+    (recognition only): cells with marks but no character (a lone `0` or `—` the page's text
+    detection missed), and cells holding no ideograph whose reading is weak or neither a clean
+    number nor a dash (`o` or `.0` for `0`, `>` for `7`). A lone digit in a wide row is what line recognition reads worst; on its
+    own crop it is read as a word. The two readings are then weighed:
+
+    - the same number twice: the higher confidence of the two;
+    - a first reading that is no clean number and a second that is: the second, with its own;
+    - two different numbers: the first, with confidence 0 (the reading is not unique: flagged);
+    - no clean number the second time: the first reading as it was.
+    """
     s = 1 / to_pt
-    have: set[tuple[int, int]] = set()
     tables = _tables(rules, width, height)
-    for c in chars:
+    in_cell: dict[tuple[int, int], list[int]] = {}
+    for n, c in enumerate(chars):
         cx, cy = (c.x0 + c.x1) / 2 * to_pt, (c.top + c.bottom) / 2 * to_pt
         for k, t in enumerate(tables):
             root = t.cell_at(cx, cy)
             if root is not None:
-                have.add((k, root))
+                in_cell.setdefault((k, root), []).append(n)
                 break
-    out: list[_Char] = []
+    replaced: dict[int, list[_Char]] = {}  # index of a cell's first character -> its new characters
+    dropped: set[int] = set()
+    added: list[_Char] = []
     for k, t in enumerate(tables):
         for root, (j0, i0, j1, i1) in t.cells.items():
-            if (k, root) in have:
-                continue
+            idx = sorted(in_cell.get((k, root), []), key=lambda n: chars[n].x0)
+            text = "".join(chars[n].text for n in idx)
+            first_conf = min((chars[n].conf for n in idx), default=0.0)
+            if idx and (_CJK.search(text) or first_conf >= MIN_CONFIDENCE_ALONE and
+                        (_CLEAN.fullmatch(text) or _DASH.fullmatch(text))):
+                continue  # a label, or a number or a dash read well
             box = _ink_box(binary, int(t.ys[j0] * s) + 2, int(t.ys[j1 + 1] * s) - 2,
                            int(t.xs[i0] * s) + 2, int(t.xs[i1 + 1] * s) - 2)
             if box is None:
                 continue
             x0, y0, x1, y1 = box
             pad = max(4, (y1 - y0) // 3)
-            crop = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-            text, conf = _recognise_line(crop, engine)
-            if text:
-                out += _split_box(text, x0, y0, x1, y1, conf)
+            # the marks' box on a white margin: a speck beside the number (read as `.0`) is left
+            # out, a decimal point between its digits kept
+            ya, yb, xa, xb = max(0, y0 - 1), min(img.shape[0], y1 + 1), max(0, x0 - 1), min(img.shape[1], x1 + 1)
+            crop = np.full((yb - ya + 2 * pad, xb - xa + 2 * pad, 3), 255, np.uint8)
+            crop[pad:pad + yb - ya, pad:pad + xb - xa] = _despeckle(img[ya:yb, xa:xb], binary[ya:yb, xa:xb])
+            again, conf = _recognise_line(crop, engine)
+            again = "".join(again.split())
+            if not idx:
+                if again:
+                    added += _split_box(again, x0, y0, x1, y1, conf)
+                continue
+            if not _CLEAN.fullmatch(again):
+                continue
+            if again == text:
+                new = [_Char(chars[n].text, chars[n].x0, chars[n].top, chars[n].x1, chars[n].bottom,
+                             max(first_conf, conf)) for n in idx]
+            elif not _CLEAN.fullmatch(text):
+                new = _split_box(again, x0, y0, x1, y1, conf)
+            else:
+                new = [_Char(chars[n].text, chars[n].x0, chars[n].top, chars[n].x1, chars[n].bottom, 0.0)
+                       for n in idx]
+            replaced[idx[0]] = new
+            dropped.update(idx[1:])
+    out: list[_Char] = []
+    for n, c in enumerate(chars):
+        if n in replaced:
+            out += replaced[n]
+        elif n not in dropped:
+            out.append(c)
+    return out + added
+
+
+def _despeckle(crop: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """A cell's crop with its specks (marks of at most SPECK pixels) whitened, but those with
+    strokes on both sides: that is where a decimal point stands, never before or after a number."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
+    big = [(x, x + w) for x, _y, w, _h, area in stats[1:] if area > SPECK]
+    out = crop
+    for k in range(1, n):
+        x, _y, w, _h, area = stats[k]
+        if area <= SPECK and not (any(b1 <= x for _b0, b1 in big) and any(b0 >= x + w for b0, _b1 in big)):
+            if out is crop:
+                out = crop.copy()
+            out[labels == k] = 255
     return out
 
 
@@ -568,6 +627,7 @@ _DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLEAN = re.compile(r"[+\-−－]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+\-−－]?\d+(?:\.\d+)?")
 _LEAD = re.compile(r"\s*[+\-−－]?\d+(?:,\d{3})*(?:\.\d+)?")
+_DASH = re.compile(r"[-−－—–_]+")
 
 
 def _mark(cell: Cell, why: str) -> None:

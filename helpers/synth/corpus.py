@@ -8,6 +8,7 @@ import os
 import random
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -72,8 +73,9 @@ def write_corpus(out_dir: str | os.PathLike[str], *, reports: int, years: list[i
     carrying its numbers over), forms cycling, `error_share` of the good reports with one relation
     cell perturbed, `bad_file_share` bad files. Files are written atomically; the manifest (one row
     per file, MANIFEST_COLUMNS: path, organ, year, form, error_key, bad_kind, then file, agency,
-    template, error_delta) is
-    returned and written as manifest.csv in `out_dir`.
+    template, error_delta) is returned and written as manifest.csv in `out_dir`. Half the
+    html-images pages have their pictures embedded (`data:` URIs), half saved beside them in
+    `NAME_files/`, as a browser saves a page; those folders are no rows of the manifest.
     """
     if reports < 0 or not years or not forms:
         raise ValueError("write_corpus needs reports >= 0, at least one year and at least one form")
@@ -111,15 +113,22 @@ def write_corpus(out_dir: str | os.PathLike[str], *, reports: int, years: list[i
                 delta = rng.choice([1, 2, 3, 10])
                 delta = -delta if _is_number(value) and value >= delta and rng.random() < 0.5 else delta
                 rep = perturb(rep, error_key, delta)
-        rendered = render(rep, form, rng=rng.getrandbits(64))
+        stem = f"{i:05d}_o{organ:04d}_{year}_{form}"
+        options: dict[str, Any] = {}
+        if form == "html-images" and rng.random() < 0.5:  # half the pages saved with their pictures beside them
+            options = {"embed": False, "folder": f"{stem}_files"}
+        rendered = render(rep, form, rng=rng.getrandbits(64), **options)
         data, suffix, bad_kind = rendered.data, rendered.suffix, None
         if i in bad_idx:
             bad_kind = BAD_KINDS[bad_count % len(BAD_KINDS)]
             bad_count += 1
             data, suffix = _bad_file(bad_kind, rng, rendered)
             error_key, delta = None, None
-        name = f"{i:05d}_o{organ:04d}_{year}_{form}{suffix}"
+        name = stem + suffix
         _atomic_write(out / name, data)
+        for rel, blob in (rendered.meta.get("files") or {}).items() if bad_kind is None else ():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(out / rel, blob)
         rows.append({"path": str(out / name), "organ": organ, "year": year, "form": form, "error_key": error_key,
                      "bad_kind": bad_kind, "file": name, "agency": rep.agency, "template": template,
                      "error_delta": delta})

@@ -214,12 +214,12 @@ def render_scan(report: SynthReport, rng: random.Random | int = 0, *, form: str 
 
 
 def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi: int = 150,
-                       embed: bool = True, skew: float = 0.0, noise: float = 0.0, jpeg: int | None = None,
-                       plus_sign: bool = True) -> Rendered:
+                       embed: bool = True, folder: str = "report_files", skew: float = 0.0, noise: float = 0.0,
+                       jpeg: int | None = None, plus_sign: bool = True) -> Rendered:
     """An HTML page whose three tables are pictures (`<img>`): each table as the PDF layout prints it,
     cut from the page raster at `dpi` (a table broken over two pages gives two pictures), embedded
-    as `data:` URIs (`embed`) or saved beside the page in `report_files/` (`meta["files"]`: relative
-    path → bytes, as a browser's "save page" writes them). The PDF's oracle holds."""
+    as `data:` URIs (`embed`) or saved beside the page in `folder` (`meta["files"]`: relative path →
+    bytes, as a browser's "save page" writes them into `PAGE_files/`). The PDF's oracle holds."""
     import base64
     import re
 
@@ -234,7 +234,9 @@ def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi
                       plus_sign=plus_sign, pad_kb=None)
     opts = {"dpi": dpi, "skew": skew, "noise": noise, "jpeg": jpeg, "seal": False, "perspective": 0.0, "blur": 0.0}
     pdf = pdfium.PdfDocument(pdf_out.data)
-    crops: list[tuple[int, float, list[float], Image.Image]] = []  # page, bottom share, column rules, picture
+    # page, whether no text stands above it on its page, whether none but a page number stands
+    # below it, its column rules, its picture
+    crops: list[tuple[int, bool, bool, list[float], Image.Image]] = []
     try:
         contents = list(_pages("(generated)", pdf, {"glyphs": [], "unmapped": [], "images": []}))  # type: ignore[arg-type]
         scale = dpi / 72
@@ -250,15 +252,21 @@ def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi
             for g in grids:
                 box = (int((g.xs[0] - 6) * scale), int((g.ys[0] - 6) * scale), int((g.xs[-1] + 6) * scale),
                        int((g.ys[-1] + 6) * scale))
-                crops.append((index, g.ys[-1] / content.height, g.xs, _degrade(raster.crop(box), r, opts, None)))
+                first = not any(gl.bottom <= g.ys[0] for gl in content.glyphs)  # no text above it on its page
+                below = "".join(gl.text for gl in content.glyphs if gl.top >= g.ys[-1])
+                last = not re.search(r"[\u4e00-\u9fff]", re.sub("[第页共]", "", below))  # a page number at most
+                crops.append((index, first, last, g.xs,
+                              _degrade(raster.crop(box), r, opts, None)))
     finally:
         pdf.close()
     groups: list[list[Image.Image]] = []
-    for k, (index, _bottom, xs, img) in enumerate(crops):
+    for k, (index, first, _last, xs, img) in enumerate(crops):
         prev = crops[k - 1] if k else None
-        if prev is not None and prev[0] == index - 1 and prev[1] > 0.7 and len(prev[2]) == len(xs) and \
-                all(abs(a - b) < 1 for a, b in zip(prev[2], xs)):
-            groups[-1].append(img)  # the rest of a table broken over the page: the same columns
+        # the rest of a table broken over the page: first on the next page, no heading above it, as
+        # wide (its first part may be header rows only, whose merged cells leave column rules out)
+        if prev is not None and prev[0] == index - 1 and prev[2] and first and \
+                abs(prev[3][0] - xs[0]) < 1 and abs(prev[3][-1] - xs[-1]) < 1:
+            groups[-1].append(img)
         else:
             groups.append([img])
     html = html_out.data.decode("utf-8")
@@ -275,7 +283,7 @@ def render_html_images(report: SynthReport, rng: random.Random | int = 0, *, dpi
             if embed:
                 src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
             else:
-                src = f"report_files/table{n}_{k + 1}.png"
+                src = f"{folder}/table{n}_{k + 1}.png"
                 files[src] = buf.getvalue()
             out.append(f'<p><img src="{src}" alt="table {n}"></p>')
         last = m.end()

@@ -165,6 +165,20 @@ def test_ingest_skips_the_store_inside_the_folder_it_walks(tmp_path: Path) -> No
     assert again.failed == 0 and again.skipped == len(manifest) + 1
 
 
+def test_ingest_leaves_a_saved_pages_own_folder_to_the_page(tmp_path: Path) -> None:
+    """`NAME_files/` beside `NAME.html` holds what the page shows (its table pictures, frames):
+    read with the page, never as reports; a `_files` folder with no page beside it is walked."""
+    folder = tmp_path / "saved"
+    names = ("page.html", "page_files/frame.html", "Old.files/frame.html", "lonely_files/report.html", "old.htm")
+    for n, rel in enumerate(names):  # a report of its own in each file (a copy would be skipped as one)
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(synth.render(synth.random_report(n), "html", rng=n).data)
+    summary = ingest(folder, tmp_path / "store", scheduler="serial", progress=False)
+    paths = sorted(Path(p).relative_to(folder).as_posix() for p in open_store(tmp_path / "store").reports["path"])
+    assert paths == ["lonely_files/report.html", "old.htm", "page.html"]
+    assert summary.ingested == 3 and summary.failed == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Crashes and interruptions
 

@@ -234,6 +234,24 @@ def test_every_form_renders_with_its_suffix_and_one_expected_row_per_cell() -> N
         assert out.expected["row"].str.startswith("unknown:").any() == (form != "flat")
 
 
+def test_write_corpus_saves_table_pictures_as_a_browser_saves_a_page(tmp_path: Path) -> None:
+    """html-images pages come both ways: pictures embedded, or in `NAME_files/` beside the page,
+    every local `src` there on disk; those folders are no manifest rows."""
+    out = tmp_path / "corpus"
+    manifest = write_corpus(out, reports=4, years=[2022], forms=["html-images"], seed=2)
+    kinds = set()
+    for rec in manifest.to_dict("records"):
+        page = Path(rec["path"])
+        srcs = re.findall(r'<img src="([^"]+)"', page.read_text(encoding="utf-8"))
+        assert srcs, rec["file"]
+        local = [s for s in srcs if not s.startswith("data:")]
+        kinds.add("saved" if local else "embedded")
+        for src in local:
+            assert src.startswith(page.stem + "_files/") and (out / src).is_file()
+    assert kinds == {"saved", "embedded"}
+    assert sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "manifest.csv") == sorted(manifest["file"])
+
+
 def test_write_corpus_manifest_matches_the_files(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
     manifest = write_corpus(out, reports=20, years=[2020, 2021, 2022], forms=["text", "flat", "html", "markdown"],
