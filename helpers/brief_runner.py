@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import BriefError, StoreError
+from .frames import missing
 
 __all__ = [
     "BriefJob",
@@ -205,7 +206,7 @@ class BriefResult:
 def _text(value: Any) -> str:
     """A report field as text: "" for None, NaN, <NA> and NaT (never "nan" on a page); a date
     without its midnight time."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+    if missing(value):
         return ""
     if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tzinfo is None:
         return value.date().isoformat()
@@ -214,7 +215,7 @@ def _text(value: Any) -> str:
 
 
 def _count(value: Any) -> int | None:
-    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else int(value)
+    return None if missing(value) else int(value)
 
 
 def _digests(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:

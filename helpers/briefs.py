@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +25,7 @@ import pandas as pd
 
 from . import plots
 from .errors import BriefError
-from .frames import DATE_COLUMNS
+from .frames import DATE_COLUMNS, missing
 from .template import read_data, common, get_template
 
 __all__ = [
@@ -89,7 +88,7 @@ class Html(str):
 
 def escape(value: Any) -> str:
     """Escaped text of a value (None, NaN and NaT as an empty string): every report text goes through it."""
-    if _missing(value):
+    if missing(value):
         return ""
     return html.escape(str(value), quote=True)
 
@@ -113,8 +112,6 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "da
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def stack(*items: Any) -> Html:
@@ -151,7 +148,7 @@ class ReportData:
     @property
     def year(self) -> int | None:
         y = self.meta.get("year")
-        return None if _missing(y) else int(y)
+        return None if missing(y) else int(y)
 
 
 @dataclasses.dataclass
@@ -253,10 +250,10 @@ def report_from_store(data: StoreData, report_id: str, with_previous: bool = Tru
     if rows.empty:
         raise BriefError(str(data.path), f"no report with id {report_id!r} in the store; "
                          "list the ids with `ogi` or the store's reports table")
-    meta = {k: (None if _missing(v) else v.date() if k in DATE_COLUMNS and isinstance(v, pd.Timestamp) else v)
+    meta = {k: (None if missing(v) else v.date() if k in DATE_COLUMNS and isinstance(v, pd.Timestamp) else v)
             for k, v in rows.iloc[0].to_dict().items()}   # dates shown as dates, not midnight timestamps
     sec = data.part(report_id, "sections")
-    sections = {str(s): str(t) for s, t in zip(sec.get("section", []), sec.get("text", [])) if not _missing(t)}
+    sections = {str(s): str(t) for s, t in zip(sec.get("section", []), sec.get("text", [])) if not missing(t)}
     previous = None
     prev_id = meta.get("previous_report_id")
     if with_previous and prev_id:
@@ -365,7 +362,7 @@ def metric_defs() -> dict[str, Any]:
 
 def format_value(value: Any, unit: str = "件") -> str:
     """A metric value as printed in briefs: shares in per cent, counts with separators."""
-    if _missing(value):
+    if missing(value):
         return "—"
     v = float(value)
     if unit == "share":
@@ -378,7 +375,7 @@ def format_value(value: Any, unit: str = "件") -> str:
 
 
 def _change(now: Any, before: Any, unit: str) -> str:
-    if _missing(now) or _missing(before):
+    if missing(now) or missing(before):
         return "—"
     d = float(now) - float(before)
     if unit == "share":
@@ -389,13 +386,13 @@ def _change(now: Any, before: Any, unit: str) -> str:
 
 
 def _cell_text(value: Any, raw: Any, status: str) -> str:
-    if status in ("ok", "inferred", "corrected") and not _missing(value):
+    if status in ("ok", "inferred", "corrected") and not missing(value):
         v = float(value)
         text = _e(f"{v:,.0f}" if v.is_integer() else f"{v:,.6f}".rstrip("0").rstrip("."))
         if status == "corrected":   # a correction by hand: the number, tagged (its reason is the cell's title)
             text += f'<span class="status">{_e(_config()["statuses"].get(status, status))}</span>'
         return text
-    raw_text = "" if _missing(raw) else str(raw).strip()
+    raw_text = "" if missing(raw) else str(raw).strip()
     shown = _config()["statuses"].get(status, status)
     tag = f'<span class="status">{_e(shown)}</span>'
     return f"{_e(raw_text)}{tag}" if raw_text else tag
@@ -407,7 +404,7 @@ def _cell_text(value: Any, raw: Any, status: str) -> str:
 
 def _source_link(path: Any, href: str = "") -> str:
     """The source file by its name, linked relatively when `href` is given; never an absolute path."""
-    if _missing(path) or not str(path):
+    if missing(path) or not str(path):
         return ""
     name = _e(Path(str(path)).name)
     return f'<a href="{_e(href)}"><code>{name}</code></a>' if href else f"<code>{name}</code>"
@@ -453,7 +450,7 @@ def _flags(findings: pd.DataFrame) -> dict[str, list[str]]:
     f = findings[findings["severity"].astype(str).isin(FLAG_SEVERITIES)]
     for rec in f.to_dict("records"):
         t, r, c = rec.get("table"), rec.get("row"), rec.get("column")
-        if _missing(t) or _missing(r) or _missing(c):
+        if missing(t) or missing(r) or missing(c):
             continue
         out.setdefault(f"{t}/{r}/{c}", []).append(finding_message(rec))
     return out
@@ -578,11 +575,11 @@ def _rules() -> dict[str, Any]:
 def cell_label(table: Any, row: Any = None, column: Any = None) -> str:
     """The display label of a cell (or of a row, or a table) in Chinese: `表3 （七）总计 | 总计`,
     never the internal key."""
-    if _missing(table) or not str(table):
+    if missing(table) or not str(table):
         return ""
     from .export import variable_label
 
-    t, r, c = str(table), "" if _missing(row) else str(row), "" if _missing(column) else str(column)
+    t, r, c = str(table), "" if missing(row) else str(row), "" if missing(column) else str(column)
     if r.startswith("unknown:"):
         return f"表{t.rsplit('_', 1)[-1]} {r[len('unknown:'):]}" + (f" | {c}" if c else "")
     if r and c:
@@ -619,7 +616,7 @@ def finding_message(rec: Mapping[str, Any], lang: str = "zh") -> str:
     rule = _rules().get(str(rec.get("rule")))
     template = getattr(rule, f"message_{lang}", "") if rule is not None else ""
     if rule is None or not template:
-        return "" if _missing(rec.get("message")) else str(rec["message"])
+        return "" if missing(rec.get("message")) else str(rec["message"])
     if str(rec.get("severity")) == "info" and rule.severity != "info":
         text = label("not_evaluated").format(rule=rule.id)
         return text.split(" · ")[0 if lang == "zh" else -1]
@@ -627,11 +624,11 @@ def finding_message(rec: Mapping[str, Any], lang: str = "zh") -> str:
 
     def num(key: str, signed: bool = False) -> str:
         v = rec.get(key)
-        if _missing(v):
+        if missing(v):
             return "—"
         return _change(v, 0, "件") if signed else format_value(v, "")
 
-    found_share = "—" if _missing(rec.get("found")) else f"{float(rec['found']):.0%}"
+    found_share = "—" if missing(rec.get("found")) else f"{float(rec['found']):.0%}"
     text = template.format(cell=where, expected=num("expected"), found=num("found"), delta=num("delta", True),
                            found_share=found_share)
     return text.lstrip("：: ") if not where else text
@@ -651,7 +648,7 @@ def findings_table(data: ReportData) -> Html:
         for rec in frame.to_dict("records"):
             where = cell_label(rec.get("table"), rec.get("row"), rec.get("column"))
             rule = str(rec["rule"])
-            zh, en = finding_message(rec, "zh"), "" if _missing(rec.get("message")) else unkey(str(rec["message"]))
+            zh, en = finding_message(rec, "zh"), "" if missing(rec.get("message")) else unkey(str(rec["message"]))
             out.append([f'<span class="sev-{_e(rec["severity"])}">{_e(sev.get(str(rec["severity"]), rec["severity"]))}'
                         f"</span>", f'<abbr title="{_e(_rule_names().get(rule, ""))}">{_e(rule)}</abbr>',
                         _e(where), _e(format_value(rec.get("expected"), "")),
@@ -694,12 +691,12 @@ def key_metrics(data: ReportData, metrics: Sequence[str] | None = None) -> Html:
         notes = []
         if rec.get("small_n") is True:
             notes.append(label("small_n"))
-        if not _missing(rec.get("caveat")) and rec.get("caveat"):
+        if not missing(rec.get("caveat")) and rec.get("caveat"):
             notes.append(caveat_text(str(rec["caveat"])))
-        if not _missing(rec.get("note")) and rec.get("note"):
+        if not missing(rec.get("note")) and rec.get("note"):
             notes.append(unkey(str(rec["note"])))
         frac = ""
-        if m.is_rate and not _missing(rec.get("numerator")) and not _missing(rec.get("denominator")):
+        if m.is_rate and not missing(rec.get("numerator")) and not missing(rec.get("denominator")):
             frac = f' <span class="frac">({format_value(rec["numerator"])}/{format_value(rec["denominator"])})</span>'
         rows.append([f"{_e(m.zh)}<br><span class=\"en\">{_e(m.en)}</span>",
                      _e(format_value(rec.get("value"), m.unit)) + frac,
@@ -943,7 +940,7 @@ def outliers(c: CorpusData, metrics: Sequence[str] | None = None, top: int = 20)
 
 def _agency_text(value: Any) -> str:
     """An agency for display: never "nan" or "None" (a report with no agency printed says so)."""
-    if _missing(value) or str(value).strip() in ("", "nan", "None", "<NA>"):
+    if missing(value) or str(value).strip() in ("", "nan", "None", "<NA>"):
         return label("not_printed").split(" · ")[0]
     return str(value)
 
@@ -982,7 +979,7 @@ def copies_table(c: CorpusData, threshold: float = 0.8, top: int = 10) -> Html:
                      [[_e(kinds.get(k, k)), _e(heads.get(sec, sec)), _e(n)]
                       for k, sec, n in counts.itertuples(index=False)])
     text = {(str(r), str(sec)): str(t) for r, sec, t in zip(c.store.sections["report_id"], c.store.sections["section"],
-                                                              c.store.sections["text"]) if not _missing(t)}
+                                                              c.store.sections["text"]) if not missing(t)}
     n_chars = int(_config().get("copy_excerpt_chars", 80))
 
     def cut(rid: Any, sec: Any) -> str:
@@ -1048,8 +1045,8 @@ def brief_links(c: CorpusData, href: str = "reports/{report_id}.html", status: M
     for rec in r.to_dict("records"):
         rid = str(rec["report_id"])
         link = href.format(report_id=rid, short_id=rid[:16]) if href else ""
-        name = _e(_agency_text(rec.get("agency")) if not _missing(rec.get("agency")) else
-                  (rec.get("organ_name") if not _missing(rec.get("organ_name")) else rid[:12]))
+        name = _e(_agency_text(rec.get("agency")) if not missing(rec.get("agency")) else
+                  (rec.get("organ_name") if not missing(rec.get("organ_name")) else rid[:12]))
         cell = f'<a href="{_e(link)}">{name}</a>' if link else name
         st = (status or {}).get(rid, "")
         rows.append([cell, _e(rec.get("year")), _e(rec.get("template")), _e(rec.get("form")), _e(rec.get("n_errors")),

@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import StoreError
-from .frames import category_dtypes, plain, typed
+from .frames import category_dtypes, missing, plain, typed
 from .metrics import PANEL_STATUSES, metrics_config, panel_table, report_metrics
 from .record import CELL_COLUMNS
 from .template import TEMPLATE_VERSIONS, Row, get_template
@@ -552,7 +552,7 @@ def _write_stata(frame: _Frame, path: Path, labels: str, dates: set[str]) -> Non
 
 
 def _xlsx_value(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+    if missing(v):
         return None
     if isinstance(v, pd.Timestamp):
         return (v.tz_convert(None) if v.tzinfo else v).to_pydatetime()

@@ -26,8 +26,14 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["DATE_COLUMNS", "DATE_DTYPE", "category_dtypes", "level_dtype", "ordered", "plain", "severity_dtype",
-           "status_dtype", "typed"]
+__all__ = ["DATE_COLUMNS", "DATE_DTYPE", "category_dtypes", "level_dtype", "missing", "ordered", "plain",
+           "severity_dtype", "status_dtype", "typed"]
+
+
+def missing(value: Any) -> bool:
+    """Whether one value of a frame is absent: None, `pd.NA`, `NaT` or a float NaN. The one test
+    used wherever a value leaves a frame for a page, a file or a dict (never "nan" on a page)."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 # Calendar dates of the store (signature and publication date): datetime64 at midnight, NaT if absent.
 DATE_COLUMNS = ("report_date", "published")

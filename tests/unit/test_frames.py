@@ -210,3 +210,12 @@ def test_panel_statuses_are_ordered_categoricals(corpus) -> None:
     table = panel_table(corpus.cells, corpus.reports, ["table_3/new_received/total"]).table
     assert _is_ordered_categorical(table["table_3/new_received/total:status"], list(PANEL_STATUSES))
     assert _is_ordered_categorical(table["level"], list(LEVELS))
+
+
+@pytest.mark.parametrize("value, absent", [(None, True), (pd.NA, True), (pd.NaT, True), (float("nan"), True),
+                                           (0, False), (0.0, False), ("", False), ("nan", False),
+                                           (pd.Timestamp("2024-01-31"), False)])
+def test_missing_is_the_absent_value_test(value: object, absent: bool) -> None:
+    from helpers.frames import missing
+
+    assert missing(value) is absent

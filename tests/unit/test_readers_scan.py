@@ -6,6 +6,7 @@ page): marked slow and sampled when CI is set; accuracy figures come from benchm
 from __future__ import annotations
 
 import io
+import re
 import random
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def score(out, report) -> tuple[int, int, int, list]:  # type: ignore[no-untyped
 SCANS = [("pdf-scan", 200, 1.0, 11), ("tiff", 200, 0.8, 12), ("pdf-scan", 300, 0.5, 13), ("pdf-scan", 150, 0.0, 14)]
 # Known accuracy misses of OCR (issue 14), a list that only shrinks: no cell is wrong in them, but
 # fewer are read than the bar asks. A miss that starts passing fails the test until taken off.
-KNOWN_MISSES = {"pdf-scan-200-11", "image-pages-png"}
+KNOWN_MISSES = {"pdf-scan-200-11"}
 
 
 def _known_miss(name: str, met: bool, figures: object) -> None:
@@ -207,6 +208,18 @@ def test_scan_generator_forms() -> None:
         from helpers.readers.pdf import read_pdf
 
         read_pdf(Path("x.pdf"), pdf.data)
+
+
+@pytest.mark.parametrize("template", ["2019", "2021"])
+def test_every_report_renders_as_a_page_with_table_images(template: str) -> None:
+    """One picture group per HTML table, whatever page breaks the PDF layout puts in a table
+    (its first part may be header rows only, with fewer column rules than its rest)."""
+    from helpers.synth.scan import render_html_images
+
+    for seed in range(6):
+        out = render_html_images(random_report(seed, template=template), seed, dpi=72)
+        html = out.data.decode("utf-8")
+        assert "<table" not in html and {int(n) for n in re.findall(r'alt="table (\d)"', html)} == {1, 2, 3}
 
 
 @pytest.mark.slow
