@@ -11,7 +11,7 @@ thread; the tesseract child process counted), the wall clock beside them.
 
 The OCR'd cells are stored before the honesty step (confidence and relation checks), so the
 summary also shows how many cells would be silently wrong at other confidence thresholds: that
-is how MIN_CONFIDENCE and MIN_CONFIDENCE_ALONE in helpers/readers/scan.py were chosen.
+is how each engine's THRESHOLDS in helpers/readers/scan.py were chosen.
 
 Run: nice -n 10 .venv/bin/python benchmarks/ocr.py --reports 200 --sample 50 [--jobs 2] [--out build/ocr-bench.jsonl]
      .venv/bin/python benchmarks/ocr.py --summary build/ocr-bench.jsonl
@@ -97,8 +97,8 @@ def score(rec: dict[str, Any], min_checked: float, min_alone: float) -> tuple[in
 def summary(path: Path) -> None:
     recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     print(f"{len(recs)} reports read ({path})")
-    print(f"thresholds: MIN_CONFIDENCE={scan.MIN_CONFIDENCE} (cells in a relation), "
-          f"MIN_CONFIDENCE_ALONE={scan.MIN_CONFIDENCE_ALONE} (Table 2)\n")
+    print("thresholds (cells in a relation / in none, Table 2): " +
+          ", ".join(f"{e} {a:.2f} / {b:.2f}" for e, (a, b) in scan.THRESHOLDS.items()) + "\n")
     groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
         groups[(r["engine"], r["degradation"], r["dpi"], r["form"])].append(r)
@@ -111,7 +111,7 @@ def summary(path: Path) -> None:
         rs = groups[key]
         e = f = w = 0
         for r in rs:
-            a, b, c = score(r, scan.MIN_CONFIDENCE, scan.MIN_CONFIDENCE_ALONE)
+            a, b, c = score(r, *scan.THRESHOLDS[r["engine"]])
             e, f, w = e + a, f + b, w + c
         n = e + f + w
         pages = sum(r["pages"] for r in rs)
@@ -135,19 +135,20 @@ def summary(path: Path) -> None:
         if chosen:
             e = f = w = 0
             for r in chosen:
-                a, b, c = score(r, scan.MIN_CONFIDENCE, scan.MIN_CONFIDENCE_ALONE)
+                a, b, c = score(r, *scan.THRESHOLDS[r["engine"]])
                 e, f, w = e + a, f + b, w + c
             print(f"  {label}: {len(chosen)} reports, {e + f + w} cells, exact {e / (e + f + w):.1%}, "
                   f"silently wrong {w}")
-    print("\nsilently wrong cells at other thresholds (rapidocr; checked / alone):")
-    rap = [r for r in recs if r["engine"] == "rapidocr"] or recs
-    for checked in (0.0, 0.3, 0.5, 0.7):
-        row = []
-        for alone in (0.5, 0.8, 0.9, 0.95):
-            ws = [score(r, checked, alone) for r in rap]
-            row.append(f"{checked:.1f}/{alone:.2f}: {sum(x[2] for x in ws)} wrong, "
-                       f"{sum(x[0] for x in ws) / max(sum(sum(x) for x in ws), 1):.1%} exact")
-        print("  " + " | ".join(row))
+    for engine in sorted({r["engine"] for r in recs}):
+        print(f"\nsilently wrong cells at other thresholds ({engine}; checked / alone):")
+        mine = [r for r in recs if r["engine"] == engine]
+        for checked in (0.0, 0.3, 0.5, 0.7):
+            row = []
+            for alone in (0.5, 0.8, 0.9, 0.95, 0.97):
+                ws = [score(r, checked, alone) for r in mine]
+                row.append(f"{checked:.1f}/{alone:.2f}: {sum(x[2] for x in ws)} wrong, "
+                           f"{sum(x[0] for x in ws) / max(sum(sum(x) for x in ws), 1):.1%} exact")
+            print("  " + " | ".join(row))
 
 
 def main() -> None:
@@ -178,7 +179,7 @@ def main() -> None:
     def keep(rec: dict[str, Any]) -> None:
         with args.out.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        e, f, w = score(rec, scan.MIN_CONFIDENCE, scan.MIN_CONFIDENCE_ALONE)
+        e, f, w = score(rec, *scan.THRESHOLDS[rec["engine"]])
         print(f"{rec['engine']} seed {rec['seed']} {rec['dpi']}dpi {rec['degradation']} {rec['form']}: exact {e} "
               f"flagged {f} WRONG {w} {rec['cpu'] / rec['pages']:.1f} cpu s/page {rec['error'] or ''}", flush=True)
 

@@ -48,18 +48,19 @@ from .pdf import (
     layout_pages,
 )
 
-__all__ = ["ENGINES", "MAX_PAGES", "MAX_PIXELS", "MIN_CONFIDENCE", "MIN_CONFIDENCE_ALONE", "OCR_DPI",
+__all__ = ["ENGINES", "MAX_PAGES", "MAX_PIXELS", "MIN_CONFIDENCE", "MIN_CONFIDENCE_ALONE", "OCR_DPI", "THRESHOLDS",
            "default_engine", "doubtful_cells", "mark_doubtful", "ocr_confidence", "ocr_pages", "read_html_images",
            "read_image", "read_scanned_pdf", "tables_missing"]
 
 MAX_PAGES = 60            # a report has a handful of pages; more is not one report
 MAX_PIXELS = 60_000_000   # per page (A4 at 600 dpi is 35 Mpx): larger is a decompression bomb
 OCR_DPI = 200             # scanned PDFs are rasterised at their image resolution, capped to this..300
-# A cell whose weakest character is below this is not read (chosen on the generated scans with
-# benchmarks/ocr.py): cells in a printed relation, which the relation checks as well, and cells in
-# none (Table 2), which only the confidence guards.
-MIN_CONFIDENCE = 0.50
-MIN_CONFIDENCE_ALONE = 0.90
+# A cell whose weakest character is below these is not read, per engine (chosen on the generated
+# scans with benchmarks/ocr.py): cells in a printed relation, which the relation checks as well, and
+# cells in none (Table 2), which only the confidence guards. Tesseract is sure of more of its errors.
+THRESHOLDS: dict[str, tuple[float, float]] = {"rapidocr": (0.50, 0.90), "tesseract": (0.50, 0.97)}
+MIN_CONFIDENCE, MIN_CONFIDENCE_ALONE = THRESHOLDS["rapidocr"]
+REREAD_BELOW = 0.90       # a number read with less confidence is read again on its own crop
 MAX_SKEW = 3.0            # degrees searched when straightening a page
 # The text of a ruled cell with marks that OCR could not read: a dash then a bracketed digit, which
 # the parser keeps as one value that is not a number (unreadable), never blank and never a number.
@@ -336,7 +337,7 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
             idx = sorted(in_cell.get((k, root), []), key=lambda n: chars[n].x0)
             text = "".join(chars[n].text for n in idx)
             first_conf = min((chars[n].conf for n in idx), default=0.0)
-            if idx and (_CJK.search(text) or first_conf >= MIN_CONFIDENCE_ALONE and
+            if idx and (_CJK.search(text) or first_conf >= REREAD_BELOW and
                         (_CLEAN.fullmatch(text) or _DASH.fullmatch(text))):
                 continue  # a label, or a number or a dash read well
             box = _ink_box(binary, int(t.ys[j0] * s) + 2, int(t.ys[j1 + 1] * s) - 2,
@@ -494,7 +495,7 @@ def ocr_pages(images: Iterable[tuple[np.ndarray, float]], path: Path, form: str,
                    notes=[f"read by OCR ({name}) from {len(pages)} page image(s); a number is read only when "
                           "its confidence is high and its printed relations hold"])
     if settle:
-        mark_doubtful(doc)
+        mark_doubtful(doc, engine)
     return doc
 
 
@@ -588,11 +589,11 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
             return doubt
 
 
-def mark_doubtful(doc: Document) -> None:
+def mark_doubtful(doc: Document, engine: str | None = None) -> None:
     """Mark the doubtful OCR'd numbers of a document so that the parser reports them unreadable.
 
     The document is parsed once here to know which cell is which template cell; each doubtful
-    cell's text gets `(62% OCR)` (or `(99% OCR, R3 fails)`) after the reading: a digit right
+    cell (by the thresholds of `engine`, THRESHOLDS) gets in its text `(62% OCR)` (or `(99% OCR, R3 fails)`) after the reading: a digit right
     after the bracket, so the parser keeps the whole text as one value that is not a number
     (unreadable, the reading in raw), never the 12 alone.
     """
@@ -610,7 +611,7 @@ def mark_doubtful(doc: Document) -> None:
     cells = report.cell_records()
     by_key = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
     marks: dict[int, tuple[Cell, str]] = {}
-    for key, why in doubtful_cells(cells, report.template).items():
+    for key, why in doubtful_cells(cells, report.template, *THRESHOLDS[engine or default_engine()]).items():
         for cell in by_source.get(by_key[key]["source"], []):
             marks.setdefault(id(cell), (cell, why))
     for cells_ in by_source.values():  # a number with other marks in its cell: "4511:17", "12a"
@@ -830,7 +831,7 @@ def read_html_images(path: Path, text: str, encoding: str | None, engine: str | 
     if read:
         doc.notes.append(f"{read} table image(s) read by OCR; numbers below the confidence threshold or in a "
                          "failed relation are not read")
-        mark_doubtful(doc)
+        mark_doubtful(doc, engine)
     if skipped:
         doc.notes.append(f"{len(skipped)} image(s) not read: " + "; ".join(sorted(set(skipped))))
     return doc
