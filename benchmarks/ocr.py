@@ -5,8 +5,9 @@ Each generated report (helpers.synth.random_report, 2019 and 2021 formats) is re
 seal = a red seal over Table 3, heavy = 2° skew + more noise + JPEG 60 + seal, photo = slight
 perspective), as a scanned PDF (and, for 200 dpi light, as a multi-page TIFF), and read by OCR.
 Every template cell is scored against the generator's oracle: exact (status and value right),
-flagged (unreadable or missing: the reader said it could not read it) or **silently wrong** (read
-for sure and wrong: must be 0). Seconds per page are CPU seconds on one core (onnxruntime on one
+flagged (unreadable or missing: the reader said it could not read it; or `inferred`, the right value
+in a row placed by order because its label was not read) or **silently wrong** (any other reading:
+must be 0). Seconds per page are CPU seconds on one core (onnxruntime on one
 thread; the tesseract child process counted), the wall clock beside them.
 
 The OCR'd cells are stored before the honesty step (confidence and relation checks), so the
@@ -84,11 +85,14 @@ def score(rec: dict[str, Any], min_checked: float, min_alone: float) -> tuple[in
     exact = flagged = wrong = 0
     for key, (value, status) in rec["expected"].items():
         c = got.get(key)
+        right = (value is None and c is not None and c["value"] is None) or (
+            value is not None and c is not None and c["value"] is not None and abs(float(c["value"]) - value) < 1e-9)
         if c is None or key in doubt or c["status"] in ("unreadable", "missing"):
             flagged += 1
-        elif c["status"] == status and ((value is None and c["value"] is None) or (
-                value is not None and c["value"] is not None and abs(float(c["value"]) - value) < 1e-9)):
+        elif c["status"] == status and right:
             exact += 1
+        elif c["status"] == "inferred" and right:
+            flagged += 1  # the right value in a row placed by order, its label not read: said, not wrong
         else:
             wrong += 1
     return exact, flagged, wrong

@@ -58,7 +58,7 @@ OCR_DPI = 200             # scanned PDFs are rasterised at their image resolutio
 # A cell whose weakest character is below these is not read, per engine (chosen on the generated
 # scans with benchmarks/ocr.py): cells in a printed relation, which the relation checks as well, and
 # cells in none (Table 2), which only the confidence guards. Tesseract is sure of more of its errors.
-THRESHOLDS: dict[str, tuple[float, float]] = {"rapidocr": (0.50, 0.90), "tesseract": (0.50, 0.97)}
+THRESHOLDS: dict[str, tuple[float, float]] = {"rapidocr": (0.50, 0.90), "tesseract": (0.85, 0.97)}
 MIN_CONFIDENCE, MIN_CONFIDENCE_ALONE = THRESHOLDS["rapidocr"]
 REREAD_BELOW = 0.90       # a number read with less confidence is read again on its own crop
 MAX_SKEW = 3.0            # degrees searched when straightening a page
@@ -315,7 +315,10 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
     own crop it is read as a word. The two readings are then weighed:
 
     - the same number twice: the higher confidence of the two;
-    - a first reading that is no clean number and a second that is: the second, with its own;
+    - a first reading that is no clean number and a second that is, with a digit for each of the
+      first's marks but separators (`.0` → `0`, `>` → `7`; never `4511:17` → `4511`): the second;
+    - the first's number with a sign and the second's without: the first as it was (a sign is
+      what line recognition of a small crop loses);
     - two different numbers: the first, with confidence 0 (the reading is not unique: flagged);
     - no clean number the second time: the first reading as it was.
     """
@@ -345,6 +348,9 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
             if box is None:
                 continue
             x0, y0, x1, y1 = box
+            if idx:  # and the first reading's own boxes: a thin minus is too small to count as marks
+                x0 = min(x0, int(min(chars[n].x0 for n in idx)))
+                x1 = max(x1, int(max(chars[n].x1 for n in idx)) + 1)
             pad = max(4, (y1 - y0) // 3)
             # the marks' box on a white margin: a speck beside the number (read as `.0`) is left
             # out, a decimal point between its digits kept
@@ -359,11 +365,13 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
                 continue
             if not _CLEAN.fullmatch(again):
                 continue
+            if again != text and text.lstrip("+-−－") == again:
+                continue  # the sign only the first reading saw (a thin stroke): the first as it was
             if again == text:
                 new = [_Char(chars[n].text, chars[n].x0, chars[n].top, chars[n].x1, chars[n].bottom,
                              max(first_conf, conf)) for n in idx]
-            elif not _CLEAN.fullmatch(text):
-                new = _split_box(again, x0, y0, x1, y1, conf)
+            elif not _CLEAN.fullmatch(text) and len(_DIGIT.findall(again)) >= len(_SEPARATORS.sub("", text)):
+                new = _split_box(again, x0, y0, x1, y1, conf)  # every mark of the first reading has its digit
             else:
                 new = [_Char(chars[n].text, chars[n].x0, chars[n].top, chars[n].x1, chars[n].bottom, 0.0)
                        for n in idx]
@@ -438,14 +446,21 @@ def _cell_confidences(pages: list[_Page]) -> tuple[dict[str, float], set[str]]:
 
 def _partly_read(page: _Page, glyphs: list[Glyph], x0: float, top: float, x1: float, bottom: float) -> bool:
     """Whether a ruled cell shows marks well beyond the characters read in it (the reading is part
-    of what is printed: `4511` of `4511.17`)."""
+    of what is printed: `4511` of `4511.17`): marks outside the characters' boxes, or, for a
+    number, marks wider than its characters can be (the engine may box the whole `4511:17` and
+    read only `4511`; a digit is about 0.7 of its height wide)."""
     s = 1 / page.to_pt
     ink = _ink_box(page.binary, int(top * s) + 2, int(bottom * s) - 2, int(x0 * s) + 2, int(x1 * s) - 2)
     if ink is None:
         return False
     gx0, gx1 = min(g.x0 for g in glyphs) * s, max(g.x1 for g in glyphs) * s
     em = max(g.bottom - g.top for g in glyphs) * s
-    return ink[0] < gx0 - 0.6 * em or ink[2] > gx1 + 0.6 * em
+    if ink[0] < gx0 - 0.6 * em or ink[2] > gx1 + 0.6 * em:
+        return True
+    text = "".join(g.text for g in glyphs)
+    ink_w, ink_h = ink[2] - ink[0], ink[3] - ink[1]
+    return bool(_DIGIT.search(text)) and not _CJK.search(text) and ink_h >= 0.4 * em and \
+        ink_w > (len(text) + 1) * 0.8 * ink_h
 
 
 def _has_ink(page: _Page, x0: float, top: float, x1: float, bottom: float) -> bool:
@@ -629,6 +644,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLEAN = re.compile(r"[+\-−－]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+\-−－]?\d+(?:\.\d+)?")
 _LEAD = re.compile(r"\s*[+\-−－]?\d+(?:,\d{3})*(?:\.\d+)?")
 _DASH = re.compile(r"[-−－—–_]+")
+_SEPARATORS = re.compile(r"[.,:;·'`]")  # marks a speck or a misread decimal point gives
 
 
 def _mark(cell: Cell, why: str) -> None:
