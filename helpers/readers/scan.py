@@ -311,8 +311,8 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
     """The page's characters, with the numbers of ruled cells read a second time on their own crop
     (recognition only): cells with marks but no character (a lone `0` or `—` the page's text
     detection missed), and cells holding no ideograph whose reading is weak or neither a clean
-    number nor a dash (`o` or `.0` for `0`, `>` for `7`). A lone digit in a wide row is what line recognition reads worst; on its
-    own crop it is read as a word. The two readings are then weighed:
+    number nor a dash (`o` or `.0` for `0`, `>` for `7`). A lone digit in a wide row is what line
+    recognition reads worst; on its own crop it is read as a word. The readings are then weighed:
 
     - the same number twice: the higher confidence of the two;
     - a first reading that is no clean number and a second that is, with a digit for each of the
@@ -608,9 +608,9 @@ def mark_doubtful(doc: Document, engine: str | None = None) -> None:
     """Mark the doubtful OCR'd numbers of a document so that the parser reports them unreadable.
 
     The document is parsed once here to know which cell is which template cell; each doubtful
-    cell (by the thresholds of `engine`, THRESHOLDS) gets in its text `(62% OCR)` (or `(99% OCR, R3 fails)`) after the reading: a digit right
-    after the bracket, so the parser keeps the whole text as one value that is not a number
-    (unreadable, the reading in raw), never the 12 alone.
+    cell (by the THRESHOLDS of `engine`) gets `(62% OCR)` (or `(99% OCR, R3 fails)`) after its
+    reading: a digit right after the bracket, so the parser keeps the whole text as one value that
+    is not a number (unreadable, the reading in raw), never the 12 alone.
     """
     from ..parse import parse_document
 
