@@ -317,8 +317,8 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
     - the same number twice: the higher confidence of the two;
     - a first reading that is no clean number and a second that is, with a digit for each of the
       first's marks but separators (`.0` → `0`, `>` → `7`; never `4511:17` → `4511`): the second;
-    - the first's number with a sign and the second's without: the first as it was (a sign is
-      what line recognition of a small crop loses);
+    - the first's number with a sign and the second's without: the first as it was (a thin minus
+      is too small to count as marks, so the crop may leave it out);
     - two different numbers: the first, with confidence 0 (the reading is not unique: flagged);
     - no clean number the second time: the first reading as it was.
     """
@@ -348,9 +348,6 @@ def _reread(img: np.ndarray, binary: np.ndarray, rules: list[Rule], chars: list[
             if box is None:
                 continue
             x0, y0, x1, y1 = box
-            if idx:  # and the first reading's own boxes: a thin minus is too small to count as marks
-                x0 = min(x0, int(min(chars[n].x0 for n in idx)))
-                x1 = max(x1, int(max(chars[n].x1 for n in idx)) + 1)
             pad = max(4, (y1 - y0) // 3)
             # the marks' box on a white margin: a speck beside the number (read as `.0`) is left
             # out, a decimal point between its digits kept
