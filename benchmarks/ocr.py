@@ -10,7 +10,8 @@ in a row placed by order because its label was not read) or **silently wrong** (
 must be 0). Seconds per page are CPU seconds on one core (onnxruntime on one
 thread; the tesseract child process counted), the wall clock beside them.
 
-The OCR'd cells are stored before the honesty step (confidence and relation checks), so the
+The OCR'd cells are stored before the honesty step's thresholds (confidence and relation checks;
+readings that are no clean number are marked, as they are whatever the thresholds), so the
 summary also shows how many cells would be silently wrong at other confidence thresholds: that
 is how each engine's THRESHOLDS in helpers/readers/scan.py were chosen.
 
@@ -61,6 +62,7 @@ def run_one(seed: int, engine: str) -> dict[str, Any]:
         reader = scan.read_image if form == "tiff" else scan.read_scanned_pdf
         try:
             doc = reader(path, out.data, engine=engine, settle=False)
+            scan.mark_unclean(doc)  # threshold-free; the thresholds are applied in score()
             parsed = parse_document(doc)
             cells = parsed.cell_records()
             template, error = parsed.template, None
