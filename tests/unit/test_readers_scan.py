@@ -147,6 +147,63 @@ def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
     assert ocr_confidence("page 1 line 3") is None
 
 
+def test_an_unclean_reading_is_one_unreadable_value_not_two() -> None:
+    """`0-` (a stray mark beside a lone 0) would be two values to the parser, one more than the
+    row has, and lose the whole row: mark_unclean makes it one unreadable value before any parse."""
+    from helpers.readers.scan import mark_unclean
+
+    labels = ["行政许可", "行政处罚", "行政强制"]
+    values = ["3", "0-", "5"]
+    blocks = [Block([Cell("二、主动公开政府信息情况", "line 1")]),
+              *[Block([Cell(t, f"page 1 table 1 row {i} col 1 (OCR 99%)"),
+                       Cell(v, f"page 1 table 1 row {i} col 2 (OCR 97%)")], table=True)
+                for i, (t, v) in enumerate(zip(labels, values))],
+              Block([Cell("三、收到和处理政府信息公开申请情况", "line 9")])]
+    doc = Document(path="x.png", form="image", blocks=blocks)
+    marked = mark_unclean(doc)
+    assert marked == {id(blocks[2].cells[1])} and mark_unclean(doc) == set()  # once
+    cells = parse_document(doc).cells.set_index(["table", "row", "column"])
+    penalty = cells.loc[("table_2", "admin_penalty", "value")]
+    assert penalty["status"] == "unreadable" and "read 0-" in penalty["raw"]
+    assert cells.loc[("table_2", "admin_licensing", "value")]["value"] == 3
+    assert cells.loc[("table_2", "admin_compulsion", "value")]["value"] == 5
+
+
+def test_a_cell_read_twice_keeps_one_reading_only_when_the_two_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second reading of a weak or unclean number (on the cell's own crop) settles it only when
+    it agrees or fills in what the first could not read; two different numbers give confidence 0
+    (flagged), a shorter reading never replaces a longer one, a lost sign is not taken."""
+    from helpers.readers import scan
+    from helpers.readers.pdf import Rule
+
+    rules = [Rule(True, y, 100, 700) for y in (100, 130)] + [Rule(False, x, 100, 130) for x in range(100, 701, 100)]
+    binary = np.zeros((800, 800), np.uint8)
+    for k, x in enumerate(range(100, 700, 100)):
+        binary[108:122, x + 40:x + 50 + 2 * k] = 255  # marks in every cell, of a width of their own
+    first = {150: ("o", 0.6), 250: ("12", 0.7), 350: ("4511:17", 0.98), 450: ("-7", 0.8), 550: ("3", 0.99)}
+    again = {150: "0", 250: "13", 350: "4511", 450: "7", 550: "9", 650: "5"}
+    chars = [scan._Char(t, cx - 10, 108, cx + 10, 122, conf) for cx, (t, conf) in first.items()]
+    asked = []
+
+    def recognise(crop: np.ndarray, engine: str) -> tuple[str, float]:
+        k = (crop.shape[1] - 10 - 2 - 8) // 2  # the marks' width, then the crop's margins
+        asked.append(150 + 100 * k)
+        return again[150 + 100 * k], 0.95
+
+    monkeypatch.setattr(scan, "_recognise_line", recognise)
+    out = scan._reread(np.full((800, 800, 3), 255, np.uint8), binary, rules, chars, 1.0, 800, 800, "rapidocr")
+    by_cell = {}
+    for c in out:
+        by_cell.setdefault(int((c.x0 + c.x1) / 2) // 100, []).append(c)
+    read = {k: ("".join(c.text for c in v), min(c.conf for c in v)) for k, v in by_cell.items()}
+    assert asked == [150, 250, 350, 450, 650]          # 3 at 99% is not read again
+    assert read[1] == ("0", 0.95)                       # unclean first, a clean second with a digit for its mark
+    assert read[2] == ("12", 0.0)                       # two different numbers: flagged
+    assert read[3] == ("4511:17", 0.0)                  # never the shorter 4511
+    assert read[4] == ("-7", 0.8)                       # the sign only the first saw
+    assert read[5] == ("3", 0.99) and read[6] == ("5", 0.95)  # read well; found only the second time
+
+
 def _grid_image(angle: float) -> np.ndarray:
     from PIL import Image, ImageDraw
 
