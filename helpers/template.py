@@ -55,11 +55,18 @@ def _build_translation() -> dict[int, str]:
 
 
 _TRANSLATION = _build_translation()
+# The same table as a list over the Basic Multilingual Plane (an unmapped character maps to itself):
+# str.translate looks each character up, and a dict raises and clears a KeyError for every
+# character it lacks, most of a Chinese text; a list index does not (2-3x faster). Characters past
+# U+FFFF fall outside the list, which translate treats as unmapped, as the dict did.
+_TRANSLATION_BMP: list[int | str] = list(range(0x10000))
+for _cp, _to in _TRANSLATION.items():
+    _TRANSLATION_BMP[_cp] = _to
 
 
 def normalize(text: str) -> str:
     """Normalise text for matching without changing its length (NFKC per character, spaces unified)."""
-    return text.translate(_TRANSLATION)
+    return text.translate(_TRANSLATION_BMP)
 
 
 # Printed label text allowed before a row's keyword (e.g. 其他法律行政法规 before 禁止公开): no digits,

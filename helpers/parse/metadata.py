@@ -69,7 +69,7 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
         year = year or y
         if agency and year:
             break
-    body = doc.text()
+    body = doc.text() if year is None else ""  # the whole text only where a fallback reads it
     if year is None:
         m = v["period"].search(normalize(body[:5000]))
         year = int(m.group("year")) if m else None
@@ -88,13 +88,13 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
                 agency = tail[k - 1]
             break
     if report_date is None:
+        body = body or doc.text()
         dates = list(v["date"].finditer(normalize(body[-200:])))
         if dates and not normalize(body[-200:])[dates[-1].end():].strip():  # a date that ends the text
             report_date = _date(dates[-1].group(0))
     published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
     written = None
-    for r in view.raw[:40]:
-        n = normalize(r)
+    for r, n in zip(view.raw[:40], view.norm[:40]):  # view.norm is each raw cell normalised
         if len(r) > 60 or v["stamp_label"].search(n) or _date(r) is None:
             continue  # a crawler's or archiver's stamp is never the report's date
         if published is None and v["published_label"].search(n):
@@ -102,8 +102,7 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
         elif written is None and v["written_label"].search(n):
             written = _date(r)
     if published is None:
-        for r in view.raw[:6]:
-            n = normalize(r)
+        for r, n in zip(view.raw[:6], view.norm[:6]):
             if len(r) <= 40 and _date(r) and v["title_suffix"] not in n and not v["stamp_label"].search(n) \
                     and not v["written_label"].search(n):
                 published = _date(r)
