@@ -48,15 +48,22 @@ _DIGIT = re.compile(r"\d")
 _HEADER_ROWS = 3  # how many leading rows a continued table may repeat
 
 
+def _child(el: lxml.etree._Element, tag: str) -> lxml.etree._Element | None:
+    """The first child element with `tag` (what `el.find(tag)` gives, without its path parsing:
+    asked several times for every table cell)."""
+    return next(el.iterchildren(tag), None)
+
+
 def _children(el: lxml.etree._Element) -> list[lxml.etree._Element]:
     """Child elements, looking through content controls and custom-XML wrappers."""
     out = []
     for ch in el:
-        if ch.tag in _WRAPPERS:
-            inner = ch.find(_SDT_CONTENT) if ch.tag == _SDT else ch
+        tag = ch.tag  # a new object on every access: read once
+        if tag in _WRAPPERS:
+            inner = _child(ch, _SDT_CONTENT) if tag == _SDT else ch
             if inner is not None:
                 out += _children(inner)
-        elif isinstance(ch.tag, str):
+        elif isinstance(tag, str):
             out.append(ch)
     return out
 
@@ -175,11 +182,11 @@ class _Walker:
         rows: list[list[tuple[int, int, Cell]]] = []  # per row: (grid column, span, cell)
         for r, tr in enumerate(tr for tr in _children(tbl) if tr.tag == _TR):
             row = []
-            col = _int_prop(tr.find(_TR_PR), _GRID_BEFORE, 0)
+            col = _int_prop(_child(tr, _TR_PR), _GRID_BEFORE, 0)
             for tc in _children(tr):
                 if tc.tag != _TC:
                     continue
-                pr = tc.find(_TC_PR)
+                pr = _child(tc, _TC_PR)
                 span = max(1, _int_prop(pr, _GRID_SPAN, 1))
                 if not _continues_merge(pr):
                     row.append((col, span, Cell(_cell_text(tc), f"table {self.tables} row {r + 1} col {col + 1}")))
@@ -235,7 +242,7 @@ def _empty_columns(rows: list[list[tuple[int, int, Cell]]]) -> set[int]:
 
 
 def _int_prop(pr: lxml.etree._Element | None, tag: str, default: int) -> int:
-    el = pr.find(tag) if pr is not None else None
+    el = _child(pr, tag) if pr is not None else None
     if el is None:
         return default
     try:
@@ -248,10 +255,10 @@ def _continues_merge(pr: lxml.etree._Element | None) -> bool:
     """A vertically merged continuation cell (or an old-style horizontal one): not printed again."""
     if pr is None:
         return False
-    v = pr.find(_V_MERGE)
+    v = _child(pr, _V_MERGE)
     if v is not None and v.get(_VAL, "continue") != "restart":
         return True
-    h = pr.find(_H_MERGE)
+    h = _child(pr, _H_MERGE)
     return h is not None and h.get(_VAL, "continue") != "restart"
 
 
