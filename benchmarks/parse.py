@@ -6,7 +6,10 @@ real size (100–350 KB), and the ratio of our time to `lxml.html.fromstring`. T
 (issue 4: >= 20 six-page PDFs/s), and (issue 14) .doc through the warm LibreOffice converter (the
 cold first file, which starts LibreOffice, apart), .xlsx and OFD. Every figure is printed beside
 benchmarks/baseline.json (the figures committed before the alignment work of issue 11, whose target
-is within 10% of them). Run: .venv/bin/python benchmarks/parse.py [--save-baseline]
+is within 10% of them). Last, per form (issue 17): reports/s, the floor's rate on the same files
+(lxml.html.fromstring of the HTML bytes; pypdfium2's plain text of every PDF page; python-docx's
+load of the DOCX), the ratio and whether the issue's targets are met.
+Run: .venv/bin/python benchmarks/parse.py [--save-baseline]
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from helpers.synth import random_report, render  # noqa: E402
 CORPUS = ROOT.parent / "shared" / "corpus"
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 FIGURES: dict[str, float] = {}  # label -> reports/s per CPU second
+FLOORS: dict[str, float] = {}  # label -> the floor (lxml parse, pdfium text, python-docx load) per CPU second
+# Issue 17's targets per form: (most times the floor, fewest reports/s), None where none is set.
+TARGETS = {"HTML": (5.0, None), "PDF": (3.0, 50.0), "DOCX": (None, 150.0)}
 
 
 def timed(fn, items, min_seconds: float = 2.0) -> float:
@@ -53,6 +59,7 @@ def bench(label: str, paths: list[Path]) -> None:
     bare = timed(lxml.html.fromstring, datas)
     kb = sum(len(d) for d in datas) / len(datas) / 1024
     FIGURES[f"HTML {label}"] = 1 / ours
+    FLOORS[f"HTML {label}"] = 1 / bare
     print(f"{label:<34} {len(paths):>3} files, mean {kb:7.1f} KB: {1 / ours:8.1f} reports/s "
           f"({ours * 1000:6.2f} ms CPU), lxml.html.fromstring {bare * 1000:6.2f} ms, ratio {ours / bare:5.2f}x")
 
@@ -125,7 +132,25 @@ def main() -> None:
     sys.argv = sys.argv[:1]
     parse_docx_pdf.main()
     FIGURES.update(parse_docx_pdf.FIGURES)
+    FLOORS.update(parse_docx_pdf.FLOORS)
+    summary()
     compare(save)
+
+
+def summary() -> None:
+    """Per form and sample: reports/s on one core, the floor's rate on the same file, the ratio, and
+    whether issue 17's targets (HTML <= 5x lxml; PDF >= 50/s and <= 3x pdfium's text; DOCX >= 150/s)
+    are met. pdfplumber rows are the comparison backend, not the reader: no target."""
+    print(f"\n{'per form (issue 17 targets)':<56} {'reports/s':>9} {'floor/s':>8} {'x floor':>7}  target")
+    for label, now in FIGURES.items():
+        floor = FLOORS.get(label)
+        if floor is None or label.endswith("pdfplumber"):
+            continue
+        most, fewest = TARGETS[label.split()[0]]
+        ratio = floor / now
+        wants = ([f"<= {most:g}x {'met' if ratio <= most else 'NOT met'}"] if most else []) + \
+                ([f">= {fewest:g}/s {'met' if now >= fewest else 'NOT met'}"] if fewest else [])
+        print(f"{label:<56} {now:9.1f} {floor:8.1f} {ratio:6.2f}x  {'; '.join(wants)}")
 
 
 def compare(save: bool) -> None:

@@ -86,16 +86,23 @@ def _view(doc: Document) -> _View:
     raw, norm, source, block = [], [], [], []
     invisible, furniture = _cleaners()
     tables = frozenset(b for b, blk in enumerate(doc.blocks) if blk.table)
-    for b, blk in enumerate(doc.blocks):
-        for cell in blk.cells:
-            text = invisible.sub("", cell.text) if invisible.search(cell.text) else cell.text
-            n = normalize(text)
-            if furniture.fullmatch(n.strip()):
-                continue
-            raw.append(text)
-            norm.append(n)
-            source.append(cell.source)
-            block.append(b)
+    cells = [(b, cell) for b, blk in enumerate(doc.blocks) for cell in blk.cells]
+    texts = [cell.text for _, cell in cells]
+    if invisible.search("\n".join(texts)):  # most documents have none: one search, not one per cell
+        texts = [invisible.sub("", t) if invisible.search(t) else t for t in texts]
+    # normalize maps character by character: the whole document at once, cut back into its cells
+    # (one piece per cell unless a cell holds the separator itself: then cell by cell)
+    norms = normalize("\x00".join(texts)).split("\x00")
+    if len(norms) != len(texts):
+        norms = [normalize(t) for t in texts]
+    fullmatch = furniture.fullmatch
+    for (b, cell), text, n in zip(cells, texts, norms):
+        if fullmatch(n.strip()):
+            continue
+        raw.append(text)
+        norm.append(n)
+        source.append(cell.source)
+        block.append(b)
     return _View(raw, norm, source, block, tables)
 
 
@@ -106,16 +113,35 @@ def _cleaners() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 def _find(view: _View, pattern: re.Pattern[str], start: Pos, end: Pos) -> tuple[int, re.Match[str]] | None:
-    """The first match of `pattern` at or after `start` and before `end`, within one cell."""
-    for ci in range(start[0], min(end[0], len(view.norm) - 1) + 1):
-        text = view.norm[ci]
-        lo = start[1] if ci == start[0] else 0
-        hi = end[1] if ci == end[0] else len(text)
-        if lo >= hi and text:
-            continue
-        m = pattern.search(text, lo, hi)
+    """The first match of `pattern` at or after `start` and before `end`, within one cell.
+
+    The hot loop of the parser: the cells between the first and the last are searched whole, with
+    no per-cell bounds to work out."""
+    norm = view.norm
+    first, lo = start
+    stop, hi = end
+    last = min(stop, len(norm) - 1)
+    if first > last:
+        return None
+    search = pattern.search
+    text = norm[first]
+    h = hi if first == stop else len(text)
+    if not (lo >= h and text):
+        m = search(text, lo, h)
+        if m:
+            return first, m
+    if first == last:
+        return None
+    for ci in range(first + 1, last if last == stop else last + 1):
+        m = search(norm[ci])
         if m:
             return ci, m
+    if last == stop:
+        text = norm[last]
+        if not (0 >= hi and text):
+            m = search(text, 0, hi)
+            if m:
+                return last, m
     return None
 
 

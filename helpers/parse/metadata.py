@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from ..document import Document
@@ -69,7 +71,7 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
         year = year or y
         if agency and year:
             break
-    body = doc.text()
+    body = doc.text() if year is None else ""  # the whole text only where a fallback reads it
     if year is None:
         m = v["period"].search(normalize(body[:5000]))
         year = int(m.group("year")) if m else None
@@ -88,13 +90,13 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
                 agency = tail[k - 1]
             break
     if report_date is None:
+        body = body or doc.text()
         dates = list(v["date"].finditer(normalize(body[-200:])))
         if dates and not normalize(body[-200:])[dates[-1].end():].strip():  # a date that ends the text
             report_date = _date(dates[-1].group(0))
     published = _date(doc.header.get("published", "")) if doc.header.get("published") else None
     written = None
-    for r in view.raw[:40]:
-        n = normalize(r)
+    for r, n in zip(view.raw[:40], view.norm[:40]):  # view.norm is each raw cell normalised
         if len(r) > 60 or v["stamp_label"].search(n) or _date(r) is None:
             continue  # a crawler's or archiver's stamp is never the report's date
         if published is None and v["published_label"].search(n):
@@ -102,8 +104,7 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
         elif written is None and v["written_label"].search(n):
             written = _date(r)
     if published is None:
-        for r in view.raw[:6]:
-            n = normalize(r)
+        for r, n in zip(view.raw[:6], view.norm[:6]):
             if len(r) <= 40 and _date(r) and v["title_suffix"] not in n and not v["stamp_label"].search(n) \
                     and not v["written_label"].search(n):
                 published = _date(r)
@@ -116,23 +117,19 @@ def _metadata(doc: Document, view: _View, sections: dict[str, tuple[Pos, Pos]]) 
 
 
 def _section_texts(view: _View, sections: dict[str, tuple[Pos, Pos]]) -> dict[str, str]:
+    """Each section's body text: its cells from the heading's end to the next heading, the cells of
+    one block joined by tabs, blocks by line breaks (slices of the view, grouped in one pass)."""
     order = sorted(sections.items(), key=lambda kv: kv[1][0])
     out = {}
     for i, (sid, (_, body_start)) in enumerate(order):
         end = order[i + 1][1][0] if i + 1 < len(order) else view.end
-        parts = []
-        for ci in range(body_start[0], min(end[0], len(view.raw) - 1) + 1):
-            lo = body_start[1] if ci == body_start[0] else 0
-            hi = end[1] if ci == end[0] else len(view.raw[ci])
-            parts.append((view.block[ci], view.raw[ci][lo:hi]))
-        lines: list[list[str]] = []  # the cells of one block, joined once (no quadratic appends)
-        last_block = None
-        for b, text in parts:
-            if b == last_block and lines:
-                lines[-1].append(text)
-            else:
-                lines.append([text])
-            last_block = b
-        joined = ("\t".join(x).strip() for x in lines)
+        first, last = body_start[0], min(end[0], len(view.raw) - 1)
+        texts = view.raw[first:last + 1]
+        if texts:
+            texts[0] = texts[0][body_start[1]:end[1] if first == end[0] else None]
+            if last == end[0] and last != first:
+                texts[-1] = texts[-1][:end[1]]
+        blocks = view.block[first:last + 1]
+        joined = ("\t".join(t for _, t in group).strip() for _, group in groupby(zip(blocks, texts), key=itemgetter(0)))
         out[sid] = "\n".join(x for x in joined if x)
     return out

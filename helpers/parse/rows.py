@@ -117,9 +117,7 @@ def _label_end(view: _View, row: Row, hit: tuple[int, re.Match[str]]) -> int:
     keyword (其他) is found inside it."""
     ci, m = hit
     text = view.norm[ci]
-    label = normalize(row.label).replace(" ", "")
-    word = next((w for w in (normalize(x).replace(" ", "") for x in row.match or (row.label,)) if w in label), "")
-    rest = label[label.index(word) + len(word):] if word else ""
+    rest, rest_chars = _label_rest(row)
     i, k = m.end(), 0
     while i < len(text) and k < len(rest):
         if text[i] == " ":
@@ -132,9 +130,25 @@ def _label_end(view: _View, row: Row, hit: tuple[int, re.Match[str]]) -> int:
         d = _FIRST_DIGIT.search(text, m.end())  # what stands before them is the rest's characters in order
         stop = d.start() if d else len(text)
         seg = _LABEL_CHARS.sub("", text[m.end():stop])
-        if len(seg) >= 2 and len(seg) * 3 >= len(_LABEL_CHARS.sub("", rest)) * 2 and in_order(seg, rest, stray=1 / 8):
+        if len(seg) >= 2 and len(seg) * 3 >= len(rest_chars) * 2 and in_order(seg, rest, stray=1 / 8):
             return stop
     return i if k else m.end()
+
+
+_LABEL_RESTS: dict[int, tuple[Row, str, str]] = {}
+
+
+def _label_rest(row: Row) -> tuple[str, str]:
+    """What of a row's template label follows its keyword (normalised, no spaces), and the letters
+    of it: template data, worked out once per row per process (rows live as long as templates;
+    the row itself is kept with it, so that a reused id never returns another row's)."""
+    got = _LABEL_RESTS.get(id(row))
+    if got is None or got[0] is not row:
+        label = normalize(row.label).replace(" ", "")
+        word = next((w for w in (normalize(x).replace(" ", "") for x in row.match or (row.label,)) if w in label), "")
+        rest = label[label.index(word) + len(word):] if word else ""
+        got = _LABEL_RESTS[id(row)] = (row, rest, _LABEL_CHARS.sub("", rest))
+    return got[1], got[2]
 
 
 _FIRST_DIGIT = re.compile(r"\d")

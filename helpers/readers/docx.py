@@ -12,18 +12,15 @@ as containers. Content controls (`w:sdt`) and custom XML wrappers are looked thr
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import lxml.etree
-from docx.opc.exceptions import PackageNotFoundError
-from docx.oxml import parse_xml
 from docx.oxml.ns import qn
-from docx.package import Package
 
 from ..document import Block, Cell, Document, report_title
 from ..errors import BrokenFile, FileTooLarge, UnsupportedForm
@@ -51,15 +48,22 @@ _DIGIT = re.compile(r"\d")
 _HEADER_ROWS = 3  # how many leading rows a continued table may repeat
 
 
+def _child(el: lxml.etree._Element, tag: str) -> lxml.etree._Element | None:
+    """The first child element with `tag` (what `el.find(tag)` gives, without its path parsing:
+    asked several times for every table cell)."""
+    return next(el.iterchildren(tag), None)
+
+
 def _children(el: lxml.etree._Element) -> list[lxml.etree._Element]:
     """Child elements, looking through content controls and custom-XML wrappers."""
     out = []
     for ch in el:
-        if ch.tag in _WRAPPERS:
-            inner = ch.find(_SDT_CONTENT) if ch.tag == _SDT else ch
+        tag = ch.tag  # a new object on every access: read once
+        if tag in _WRAPPERS:
+            inner = _child(ch, _SDT_CONTENT) if tag == _SDT else ch
             if inner is not None:
                 out += _children(inner)
-        elif isinstance(ch.tag, str):
+        elif isinstance(tag, str):
             out.append(ch)
     return out
 
@@ -108,9 +112,9 @@ def _is_blank(text: str) -> bool:
 class _Walker:
     """Walks body content in order, collecting blocks (tables and paragraphs numbered as met)."""
 
-    def __init__(self, path: Path, part: Any) -> None:
+    def __init__(self, path: Path, package: _Package) -> None:
         self.path = path
-        self.part = part
+        self.package = package
         self.blocks: list[Block] = []
         self.tables = 0
         self.paragraphs = 0
@@ -132,18 +136,22 @@ class _Walker:
         """Content imported as an HTML chunk (web systems export Word files so): read as HTML."""
         from .html import read_html
 
-        try:
-            chunk = self.part.related_parts[el.get(_R_ID)]
-        except KeyError:
+        chunk = self.package.related(el.get(_R_ID) or "")
+        if chunk is None:
             self.notes.append("an imported content chunk (altChunk) is missing from the file")
             return
-        if "html" not in (chunk.content_type or ""):
-            self.notes.append(f"an imported content chunk of type {chunk.content_type} was not read")
+        name, content_type = chunk
+        if "html" not in content_type:
+            self.notes.append(f"an imported content chunk of type {content_type} was not read")
             return
         from ..read import decode_text
 
+        try:
+            blob = self.package.read(name)
+        except _READ_ERRORS as exc:
+            raise BrokenFile(self.path, f"a DOCX whose imported chunk {name} cannot be read ({exc})") from exc
         self.chunks += 1
-        text, encoding = decode_text(self.path, chunk.blob)
+        text, encoding = decode_text(self.path, blob)
         for block in read_html(self.path, text, encoding).blocks:
             for cell in block.cells:
                 cell.source = f"imported chunk {self.chunks} {cell.source}"
@@ -174,11 +182,11 @@ class _Walker:
         rows: list[list[tuple[int, int, Cell]]] = []  # per row: (grid column, span, cell)
         for r, tr in enumerate(tr for tr in _children(tbl) if tr.tag == _TR):
             row = []
-            col = _int_prop(tr.find(_TR_PR), _GRID_BEFORE, 0)
+            col = _int_prop(_child(tr, _TR_PR), _GRID_BEFORE, 0)
             for tc in _children(tr):
                 if tc.tag != _TC:
                     continue
-                pr = tc.find(_TC_PR)
+                pr = _child(tc, _TC_PR)
                 span = max(1, _int_prop(pr, _GRID_SPAN, 1))
                 if not _continues_merge(pr):
                     row.append((col, span, Cell(_cell_text(tc), f"table {self.tables} row {r + 1} col {col + 1}")))
@@ -234,7 +242,7 @@ def _empty_columns(rows: list[list[tuple[int, int, Cell]]]) -> set[int]:
 
 
 def _int_prop(pr: lxml.etree._Element | None, tag: str, default: int) -> int:
-    el = pr.find(tag) if pr is not None else None
+    el = _child(pr, tag) if pr is not None else None
     if el is None:
         return default
     try:
@@ -247,10 +255,10 @@ def _continues_merge(pr: lxml.etree._Element | None) -> bool:
     """A vertically merged continuation cell (or an old-style horizontal one): not printed again."""
     if pr is None:
         return False
-    v = pr.find(_V_MERGE)
+    v = _child(pr, _V_MERGE)
     if v is not None and v.get(_VAL, "continue") != "restart":
         return True
-    h = pr.find(_H_MERGE)
+    h = _child(pr, _H_MERGE)
     return h is not None and h.get(_VAL, "continue") != "restart"
 
 
@@ -276,6 +284,78 @@ def _cell_text(tc: lxml.etree._Element) -> str:
     return "" if _is_blank(text) else text
 
 
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_DC_TITLE = "{http://purl.org/dc/elements/1.1/}title"
+# The same parser settings as python-docx's (blank text between elements dropped, no entities),
+# without its per-element Python classes: the walker needs only tags, attributes and text.
+_XML = lxml.etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError, RuntimeError,
+                NotImplementedError, lxml.etree.XMLSyntaxError)
+
+
+class _Package:
+    """The few parts of an OPC package the reader needs, read straight from the zip (python-docx's
+    `Package.open` parses every part, styles and themes included, which is most of a DOCX's read
+    time): content types, the package and main-part relationships, the main part, the core title."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.names = {n.lower(): n for n in zf.namelist()}
+        types = lxml.etree.fromstring(self.read("[Content_Types].xml"), _XML)
+        self.defaults = {d.get("Extension", "").lower(): d.get("ContentType", "") for d in types.iter(_CT + "Default")}
+        self.overrides = {o.get("PartName", "").lower(): o.get("ContentType", "") for o in types.iter(_CT + "Override")}
+        package_rels = self.rels("")
+        main = next((t for kind, t in package_rels.values() if kind.endswith("/officeDocument")), None)
+        if main is None:
+            raise KeyError("no officeDocument relationship in _rels/.rels")
+        self.main = main
+        self.core = next((t for kind, t in package_rels.values() if kind.endswith("/core-properties")), None)
+        self.main_rels = self.rels(main)
+
+    def read(self, name: str) -> bytes:
+        """A member's bytes by part name (OPC part names are case-insensitive)."""
+        return self.zf.read(self.names.get(name.lower(), name))
+
+    def content_type(self, name: str) -> str:
+        key = "/" + name.lower()
+        return self.overrides.get(key) or self.defaults.get(posixpath.splitext(key)[1][1:], "")
+
+    def rels(self, source: str) -> dict[str, tuple[str, str]]:
+        """Relationship id -> (type, target part name) of `source` ("" for the package), internal only."""
+        folder, base = posixpath.split(source)
+        name = posixpath.join(folder, "_rels", base + ".rels")
+        if name.lower() not in self.names:
+            if not source:
+                raise KeyError("no _rels/.rels in the package")
+            return {}
+        out = {}
+        for rel in lxml.etree.fromstring(self.read(name), _XML).iter(_REL):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External" or not target:
+                continue
+            part = posixpath.normpath(target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target))
+            out[rel.get("Id", "")] = (rel.get("Type", ""), part)
+        return out
+
+    def related(self, rid: str) -> tuple[str, str] | None:
+        """(part name, content type) of a part the main part relates to by `rid`, if it is there."""
+        got = self.main_rels.get(rid)
+        if got is None or got[1].lower() not in self.names:
+            return None
+        return got[1], self.content_type(got[1])
+
+    def title(self) -> str | None:
+        """The core-properties title (dc:title), None if absent or unreadable."""
+        if self.core is None:
+            return None
+        try:
+            el = lxml.etree.fromstring(self.read(self.core), _XML).find(_DC_TITLE)
+        except _READ_ERRORS:
+            return None
+        return el.text if el is not None else None
+
+
 def _check_container(path: Path, data: bytes) -> None:
     """Refuse a damaged zip and a zip bomb before python-docx unpacks anything."""
     try:
@@ -290,35 +370,26 @@ def _check_container(path: Path, data: bytes) -> None:
                                  f"{human_bytes(MAX_UNPACKED_BYTES)}", "this is not a single report")
 
 
-def _title(package: Package) -> str | None:
-    """The core-properties title, when it names a report."""
-    try:
-        title = package.core_properties.title
-    except Exception:  # noqa: BLE001 - damaged metadata never stops reading the body
-        return None
-    return report_title(title)
-
-
 def read_docx(path: Path, data: bytes) -> Document:
     """Read a .docx (or .docm/.dotx) file's body into blocks; damaged containers raise `BrokenFile`."""
     _check_container(path, data)
     try:
-        package = Package.open(io.BytesIO(data))
-        part = package.main_document_part
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, PackageNotFoundError,
-            lxml.etree.XMLSyntaxError) as exc:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        package = _Package(zf)
+        content_type = package.content_type(package.main)
+        if "wordprocessingml" not in content_type and "ms-word" not in content_type:
+            raise UnsupportedForm(path, f"a zip container that is not a Word document ({content_type or 'no type'})")
+        try:
+            root = lxml.etree.fromstring(package.read(package.main), _XML)
+        except lxml.etree.XMLSyntaxError as exc:
+            raise BrokenFile(path, f"a DOCX whose document XML is damaged ({exc})") from exc
+        body = root.find(qn("w:body"))
+        if body is None:
+            raise BrokenFile(path, "a DOCX without a document body")
+    except _READ_ERRORS as exc:
         raise BrokenFile(path, f"a DOCX whose parts cannot be read ({type(exc).__name__}: {exc})") from exc
-    content_type = part.content_type or ""
-    if "wordprocessingml" not in content_type and "ms-word" not in content_type:
-        raise UnsupportedForm(path, f"a zip container that is not a Word document ({content_type or 'no type'})")
-    try:
-        root = part.element if hasattr(part, "element") else parse_xml(part.blob)
-    except lxml.etree.XMLSyntaxError as exc:
-        raise BrokenFile(path, f"a DOCX whose document XML is damaged ({exc})") from exc
-    body = root.find(qn("w:body"))
-    if body is None:
-        raise BrokenFile(path, "a DOCX without a document body")
-    walker = _Walker(path, part)
+    walker = _Walker(path, package)
     walker.container(body)
-    return Document(path=str(path), form="docx", blocks=walker.blocks, title=_title(package),
+    title = package.title()
+    return Document(path=str(path), form="docx", blocks=walker.blocks, title=report_title(title),
                     notes=walker.notes)

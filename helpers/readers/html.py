@@ -97,18 +97,22 @@ class _Walker:
             c = 0
             k = 0
             for td in tr:
-                if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+                tag = td.tag
+                if tag != "td" and tag != "th":  # comments and other elements too (their tag is no str)
                     continue
                 k += 1
-                while occupied.get((r, c)):
-                    c += 1
-                cs, rs = _span(td, "colspan"), _span(td, "rowspan")
+                if occupied:  # no row span met yet in most tables: nothing to skip
+                    while occupied.get((r, c)):
+                        c += 1
+                cs = 1 if td.get("colspan") is None else _span(td, "colspan")
+                rs = 1 if td.get("rowspan") is None else _span(td, "rowspan")
                 if rs > 1:  # only row spans reach into later rows
                     self.spans.take((rs - 1) * cs)
                     for dr in range(1, rs):
                         for dc in range(cs):
                             occupied[(r + dr, c + dc)] = True
-                cells.append(Cell(_cell_text(td, spaced).strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
+                text = "".join(td.itertext()) if not spaced else _cell_text(td, spaced)
+                cells.append(Cell(text.strip(), f"table {t} row {r + 1} cell {k} col {c + 1}"))
                 c += cs
             if cells:
                 self.cells.take(len(cells))

@@ -67,7 +67,7 @@ _DIGIT = re.compile(r"\d")
 _INVISIBLE = frozenset((0x200B, 0xFEFF, 0x3000, 0x00A0))  # zero-width and blank characters
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Glyph:
     """One printed character and its box (points, origin top-left of the displayed page)."""
 
@@ -76,14 +76,16 @@ class Glyph:
     top: float
     x1: float
     bottom: float
-    space_after: bool = False  # a space character followed it in the content stream
-    em: float = field(init=False)  # glyph height: the unit of the gap thresholds
-    cy: float = field(init=False)  # vertical centre
+    space_after: bool  # a space character followed it in the content stream
+    em: float  # glyph height: the unit of the gap thresholds
+    cy: float  # vertical centre
 
-    def __post_init__(self) -> None:
-        height = self.bottom - self.top
+    def __init__(self, text: str, x0: float, top: float, x1: float, bottom: float, space_after: bool = False) -> None:
+        # written out (not a generated __init__ calling __post_init__): a page makes thousands
+        self.text, self.x0, self.top, self.x1, self.bottom, self.space_after = text, x0, top, x1, bottom, space_after
+        height = bottom - top
         self.em = height if height > 0.5 else 0.5
-        self.cy = (self.top + self.bottom) / 2
+        self.cy = (top + bottom) / 2
 
 
 @dataclass(slots=True)
@@ -314,12 +316,16 @@ def _grid(hs: list[Rule], vs: list[Rule], width: float, height: float) -> _Table
     nx, ny = len(xs) - 1, len(ys) - 1
     xm = [(xs[i] + xs[i + 1]) / 2 for i in range(nx)]
     ym = [(ys[j] + ys[j + 1]) / 2 for j in range(ny)]
+    # whether the rule at xs[i] crosses the middle of box row j, and the rule at ys[j] the middle of
+    # box column i: asked once each (the merging below and the sides of every cell ask them again)
+    v_cov = [[_covers(v_at[x], y) for y in ym] for x in xs]
+    h_cov = [[_covers(h_at[y], x) for x in xm] for y in ys]
     uf = _Find(nx * ny)
     for j in range(ny):
         for i in range(nx):
-            if i + 1 < nx and not _covers(v_at[xs[i + 1]], ym[j]):
+            if i + 1 < nx and not v_cov[i + 1][j]:
                 uf.union(j * nx + i, j * nx + i + 1)
-            if j + 1 < ny and not _covers(h_at[ys[j + 1]], xm[i]):
+            if j + 1 < ny and not h_cov[j + 1][i]:
                 uf.union(j * nx + i, (j + 1) * nx + i)
     region = [uf(k) for k in range(nx * ny)]
     extent: dict[int, list[int]] = {}
@@ -332,9 +338,8 @@ def _grid(hs: list[Rule], vs: list[Rule], width: float, height: float) -> _Table
     for root, (j0, i0, j1, i1) in extent.items():
         if count[root] != (j1 - j0 + 1) * (i1 - i0 + 1):
             continue  # not a rectangle: the open space around or between tables
-        if not (all(_covers(v_at[xs[i0]], ym[j]) and _covers(v_at[xs[i1 + 1]], ym[j]) for j in range(j0, j1 + 1))
-                and all(_covers(h_at[ys[j0]], xm[i]) and _covers(h_at[ys[j1 + 1]], xm[i])
-                        for i in range(i0, i1 + 1))):
+        if not (all(v_cov[i0][j] and v_cov[i1 + 1][j] for j in range(j0, j1 + 1))
+                and all(h_cov[j0][i] and h_cov[j1 + 1][i] for i in range(i0, i1 + 1))):
             continue  # a side is not ruled
         if xs[i1 + 1] - xs[i0] > 0.5 * width and ys[j1 + 1] - ys[j0] > 0.5 * height:
             continue  # a page frame or a text box around the body, not a table cell
@@ -979,15 +984,19 @@ def _page_objects(page: pdfium.PdfPage, crop: tuple[float, float, float, float],
     m = pdfium_c.FS_MATRIX()
     edges = [ctypes.c_float() for _ in range(4)]
     cl, cb, cr, ct = crop
+    get_object, get_type = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType  # once, not per object
+    image, path_kind = pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH
     for k in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        obj = pdfium_c.FPDFPage_GetObject(raw, k)
-        kind = pdfium_c.FPDFPageObj_GetType(obj)
-        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        obj = get_object(raw, k)
+        kind = get_type(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            continue  # most objects: their characters come from the text page
+        if kind == image:
             images += 1
             if pdfium_c.FPDFPageObj_GetBounds(obj, *(ctypes.byref(e) for e in edges)):
                 left, bottom, right, top = (e.value for e in edges)
                 covered += max(0.0, min(right, cr) - max(left, cl)) * max(0.0, min(top, ct) - max(bottom, cb))
-        elif kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+        elif kind == path_kind:
             _path_rules(obj, None, crop, rotation, out)
         elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(m)):
             matrix = (m.a, m.b, m.c, m.d, m.e, m.f)

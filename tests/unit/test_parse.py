@@ -107,3 +107,32 @@ def test_a_number_in_prose_below_an_empty_row_is_not_its_value(tmp_path: Path) -
     p.write_text("\n".join(lines), encoding="utf-8")
     c = read_report(p).cell("table_2/admin_fees/value")
     assert c["value"] is None and c["status"] in ("missing", "unreadable")
+
+
+def _find_reference(view, pattern, start, end):  # type: ignore[no-untyped-def]
+    """The plain per-cell loop `_find` must agree with: each cell searched within its bounds."""
+    for ci in range(start[0], min(end[0], len(view.norm) - 1) + 1):
+        text = view.norm[ci]
+        lo = start[1] if ci == start[0] else 0
+        hi = end[1] if ci == end[0] else len(text)
+        if lo >= hi and text:
+            continue
+        m = pattern.search(text, lo, hi)
+        if m:
+            return ci, m.span()
+    return None
+
+
+@given(st.lists(st.text(alphabet="ab1 ", max_size=6), min_size=1, max_size=6),
+       st.sampled_from([r"a", r"b+", r"^a", r"1$", r"a(?=\s|$)", r"(?<=b)1", r"", r"\s*1\s*"]),
+       st.integers(0, 6), st.integers(0, 7), st.integers(0, 6), st.integers(0, 7))
+def test_find_agrees_with_the_plain_per_cell_search(cells: list[str], regex: str, c0: int, o0: int,
+                                                     c1: int, o1: int) -> None:
+    import re
+
+    from helpers.parse.locate import _find, _View
+
+    view = _View(cells, cells, [""] * len(cells), list(range(len(cells))))
+    pattern = re.compile(regex)
+    got = _find(view, pattern, (c0, o0), (c1, o1))
+    assert (None if got is None else (got[0], got[1].span())) == _find_reference(view, pattern, (c0, o0), (c1, o1))

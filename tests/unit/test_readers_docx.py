@@ -220,3 +220,71 @@ def test_imported_html_chunk_is_read_in_place(tmp_path: Path) -> None:
     doc = read_docx(path, path.read_bytes())
     assert [[c.text for c in b.cells] for b in doc.blocks] == [["before"], ["label", "3"], ["after"]]
     assert doc.blocks[1].table and doc.blocks[1].cells[1].source.startswith("imported chunk 1 ")
+
+
+# ---------------------------------------------------------------------------------------------
+# The package read straight from the zip (not through python-docx's Package.open)
+
+
+def _rewritten(data: bytes, change: dict[str, bytes | None]) -> bytes:
+    """The same zip with members replaced (bytes), removed (None) or added."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename not in change:
+                out.writestr(info.filename, src.read(info.filename))
+        for name, blob in change.items():
+            if blob is not None:
+                out.writestr(name, blob)
+    return buf.getvalue()
+
+
+def _saved(tmp_path: Path, title: str | None = None) -> bytes:
+    d = docx.Document()
+    d.add_paragraph("before")
+    t = d.add_table(rows=1, cols=2)
+    t.cell(0, 0).text, t.cell(0, 1).text = "label", "3"
+    if title is not None:
+        d.core_properties.title = title
+    path = tmp_path / "saved.docx"
+    d.save(str(path))
+    return path.read_bytes()
+
+
+def _texts(doc: Any) -> list[list[str]]:
+    return [[c.text for c in b.cells] for b in doc.blocks]
+
+
+def test_main_part_is_found_by_its_relationship_not_its_name(tmp_path: Path) -> None:
+    data = _saved(tmp_path)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        body, rels = z.read("word/document.xml"), z.read("_rels/.rels")
+        types, doc_rels = z.read("[Content_Types].xml"), z.read("word/_rels/document.xml.rels")
+    moved = _rewritten(data, {"word/document.xml": None, "word/_rels/document.xml.rels": None,
+                              "word/body.xml": body, "word/_rels/body.xml.rels": doc_rels,
+                              "_rels/.rels": rels.replace(b"word/document.xml", b"word/body.xml"),
+                              "[Content_Types].xml": types.replace(b"/word/document.xml", b"/word/body.xml")})
+    assert _texts(read_docx(Path("m.docx"), moved)) == _texts(read_docx(Path("s.docx"), data)) == \
+        [["before"], ["label", "3"]]
+
+
+def test_core_title_is_read_when_it_names_a_report(tmp_path: Path) -> None:
+    from helpers.template import common
+
+    title = "Agency 2023 " + common()["metadata"]["title_suffix"]  # the report's own words after a name
+    assert read_docx(Path("t.docx"), _saved(tmp_path, title)).title == title
+
+
+def test_main_part_of_another_kind_is_refused_and_missing_package_rels_is_broken(tmp_path: Path) -> None:
+    from helpers import UnsupportedForm
+
+    data = _saved(tmp_path)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        types = z.read("[Content_Types].xml")
+    sheet = types.replace(b"wordprocessingml.document.main+xml", b"spreadsheetml.sheet.main+xml")
+    with pytest.raises(UnsupportedForm, match="x.docx"):
+        read_docx(Path("x.docx"), _rewritten(data, {"[Content_Types].xml": sheet}))
+    with pytest.raises(BrokenFile, match="y.docx"):
+        read_docx(Path("y.docx"), _rewritten(data, {"_rels/.rels": None}))
+    with pytest.raises(BrokenFile, match="z.docx"):
+        read_docx(Path("z.docx"), _rewritten(data, {"word/document.xml": b"<w:document><w:body>"}))

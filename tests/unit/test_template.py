@@ -67,3 +67,13 @@ def test_common_vocabulary() -> None:
 def test_unknown_version_is_a_template_error() -> None:
     with pytest.raises(TemplateError):
         get_template("2030")
+
+
+def test_normalize_maps_every_character_as_its_translation_table_says() -> None:
+    """normalize translates through a list over the BMP (faster than the dict): for every code
+    point, BMP and beyond, it gives what the dict gives, and the length never changes."""
+    from helpers.template import _TRANSLATION
+
+    text = "".join(chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000)
+    out = normalize(text)
+    assert out == text.translate(_TRANSLATION) and len(out) == len(text)
