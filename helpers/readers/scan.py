@@ -525,9 +525,10 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
     A cell is doubtful when its confidence is below `min_checked` (`min_alone` for cells in no
     printed relation: Table 2), when a relation it takes part in fails, or when it takes part in
     relations but none of them could be checked with every member read (blank and placeholder
-    count as 0), or when a signed (2019 增/减) number was read without a sign. A weak reading stays doubtful itself but still checks its neighbours' relations
-    (a misread value would make them fail), until a relation it is in fails. Relations R1, R3,
-    R4, R5; doubt spreads until nothing changes.
+    count as 0), or when a signed (2019 增/减) number was read without a sign; and a blank grid
+    cell of an OCR'd report in a row with doubtful readings. A weak reading stays doubtful itself
+    but still checks its neighbours' relations (a misread value would make them fail), until a
+    relation it is in fails. Relations R1, R3, R4, R5; doubt spreads until nothing changes.
     """
     from ..template import get_template
 
@@ -552,6 +553,7 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
             doubt[key] = f"{conf:.0%} OCR, sign not read"
 
     low = set(doubt)  # low confidence: the reading still takes part in checking its neighbours
+    read_columns = {_grid_column(by_key[k].get("source") or "") for k in ocr}
 
     def number(key: str) -> float | None:
         c = by_key.get(key)
@@ -597,8 +599,25 @@ def doubtful_cells(cells: list[dict[str, Any]], template_version: str, min_check
             if not checked or (key in lined and len(checked) < len(member_of[key])):
                 doubt[key] = f"{ocr[key]:.0%} OCR, no printed relation could check it" if not checked else \
                     f"{ocr[key]:.0%} OCR, not every printed relation could check it"
+        # a blank (no ink, no text) in a row with doubtful readings: its column may be misread too
+        # (a grid with a column too many shifts the row's values and leaves an empty cell behind)
+        # and one in a grid column where nothing was read in any row (a phantom column)
+        rows_in_doubt = {k.rsplit("/", 1)[0] for k in doubt}
+        for key, c in by_key.items():
+            if c["status"] != "blank" or key in doubt or not ocr or " table " not in (c.get("source") or ""):
+                continue
+            if key.rsplit("/", 1)[0] in rows_in_doubt:
+                doubt[key] = "0% OCR, blank in a row with doubtful readings"
+            elif _grid_column(c["source"]) not in read_columns:
+                doubt[key] = "0% OCR, blank in a grid column where nothing was read"
         if len(doubt) == before:
             return doubt
+
+
+def _grid_column(source: str) -> str:
+    """`page 4 table 4 col 11` of a grid cell's source `page 4 table 4 row 2 col 11 (OCR 97%)`."""
+    m = _GRID_CELL.search(source)
+    return f"{m.group(1)} col {m.group(2)}" if m else source
 
 
 def mark_doubtful(doc: Document, engine: str | None = None) -> None:
@@ -624,8 +643,13 @@ def mark_doubtful(doc: Document, engine: str | None = None) -> None:
     cells = report.cell_records()
     by_key = {f"{c['table']}/{c['row']}/{c['column']}": c for c in cells}
     marks: dict[int, tuple[Cell, str]] = {}
+    blanks: dict[str, list[Cell]] = {}  # blank grid cells carry no OCR confidence in their source
+    for block in doc.blocks:
+        for cell in block.cells:
+            if not cell.text.strip() and " table " in cell.source:
+                blanks.setdefault(cell.source, []).append(cell)
     for key, why in doubtful_cells(cells, report.template, *THRESHOLDS[engine or default_engine()]).items():
-        for cell in by_source.get(by_key[key]["source"], []):
+        for cell in by_source.get(by_key[key]["source"], []) or blanks.get(by_key[key]["source"], []):
             marks.setdefault(id(cell), (cell, why))
     for cell, why in marks.values():
         _mark(cell, why)
@@ -652,6 +676,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _CLEAN = re.compile(r"[+\-−－]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+\-−－]?\d+(?:\.\d+)?")
 _LEAD = re.compile(r"\s*[+\-−－]?\d+(?:,\d{3})*(?:\.\d+)?")
 _DASH = re.compile(r"[-−－—–_]+")
+_GRID_CELL = re.compile(r"(.*\btable \d+) row \d+ col (\d+)")
 _SEPARATORS = re.compile(r"[.,:;·'`_~\-−－—–]")  # marks a speck, a rule's remnant or a misread point gives
 
 

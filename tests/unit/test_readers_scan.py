@@ -119,6 +119,31 @@ def test_doubtful_cells_low_confidence_and_failed_relations() -> None:
     assert "nothing read in this column" in doubtful_cells(lined, "2021")["table_2/admin_penalty/value"]
 
 
+def test_an_ocr_blank_is_taken_only_where_its_row_and_column_were_read() -> None:
+    """A grid with a column too many shifts a row's values and leaves an empty cell: a blank is not
+    taken in a row with doubtful readings, nor in a grid column where nothing was read at all."""
+    def cell(key: str, value: float | None, conf: float | None, col: int, row: int = 1) -> dict:  # type: ignore[type-arg]
+        t, r, c = key.split("/")
+        source = f"page 2 table 1 row {row} col {col}" + (f" (OCR {conf:.0%})" if conf is not None else "")
+        return {"table": t, "row": r, "column": c, "value": value, "status": "ok" if conf is not None else "blank",
+                "raw": "" if value is None else str(value), "source": source}
+
+    cells = [cell("table_2/admin_penalty/prev_year_items", 145.0, 0.99, 2),
+             cell("table_2/admin_penalty/change", -3.0, 0.40, 3),        # weak: the row is in doubt
+             cell("table_2/admin_penalty/decisions", None, None, 5),    # so is its blank
+             cell("table_2/admin_licensing/prev_year_items", 7.0, 0.99, 2, row=2),
+             cell("table_2/admin_licensing/change", 0.0, 0.99, 3, row=2),
+             cell("table_2/admin_licensing/decisions", None, None, 5, row=2),  # col 5: nothing read there
+             cell("table_2/admin_compulsion/prev_year_items", 9.0, 0.99, 2, row=3),
+             cell("table_2/admin_compulsion/change", 0.0, 0.99, 3, row=3),
+             cell("table_2/admin_compulsion/decisions", None, None, 4, row=3),
+             cell("table_2/admin_fees/decisions", 4.0, 0.99, 4, row=4)]     # col 4 has a reading
+    doubt = doubtful_cells(cells, "2019")
+    assert doubt["table_2/admin_penalty/decisions"] == "0% OCR, blank in a row with doubtful readings"
+    assert doubt["table_2/admin_licensing/decisions"] == "0% OCR, blank in a grid column where nothing was read"
+    assert "table_2/admin_compulsion/decisions" not in doubt
+
+
 def test_a_marked_cell_parses_unreadable_with_its_reading() -> None:
     """The mark the OCR reader puts after a doubtful number makes the parser keep the reading in raw
     and report the cell unreadable (never the number alone)."""
