@@ -57,8 +57,9 @@ MAX_PIXELS = 60_000_000   # per page (A4 at 600 dpi is 35 Mpx): larger is a deco
 OCR_DPI = 200             # scanned PDFs are rasterised at their image resolution, capped to this..300
 # A cell whose weakest character is below these is not read, per engine (chosen on the generated
 # scans with benchmarks/ocr.py): cells in a printed relation, which the relation checks as well, and
-# cells in none (Table 2), which only the confidence guards. Tesseract is sure of more of its errors.
-THRESHOLDS: dict[str, tuple[float, float]] = {"rapidocr": (0.50, 0.90), "tesseract": (0.85, 0.97)}
+# cells in none (Table 2), which only the confidence guards. Tesseract is sure of more of its errors
+# (it read a 6 as 0 at 96% in a row and its total alike, which the row's relation cannot see).
+THRESHOLDS: dict[str, tuple[float, float]] = {"rapidocr": (0.50, 0.90), "tesseract": (0.97, 0.97)}
 MIN_CONFIDENCE, MIN_CONFIDENCE_ALONE = THRESHOLDS["rapidocr"]
 REREAD_BELOW = 0.90       # a number read with less confidence is read again on its own crop
 MAX_SKEW = 3.0            # degrees searched when straightening a page
