@@ -244,8 +244,8 @@ def _cell_columns(report: Any) -> dict[str, list[Any]]:
     frame = report.__dict__.get("_frame")
     if frame is None and "_rows" in report.__dict__:
         rows = report.__dict__["_rows"]
-        out = {c: [_as_text(r.get(c)) for r in rows] for c in _CELL_TEXT}
-        out["value"] = [_as_value(r.get("value")) for r in rows]
+        out = {c: [v if type(v) is str else _as_text(v) for v in (r.get(c) for r in rows)] for c in _CELL_TEXT}
+        out["value"] = [v if type(v) is float and v == v else _as_value(v) for v in (r.get("value") for r in rows)]
         return out
     frame = report.cells
     out = {c: [_as_text(v) for v in frame[c].tolist()] for c in _CELL_TEXT}
@@ -897,6 +897,32 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
             raise StoreError(f"{given}: no such file or folder; check the path")
 
 
+class _Copies:
+    """Copies files into the store's sources folder on a few threads (a copy is mostly waiting for
+    fsync), so that keeping the sources does not hold up the hashing that feeds the workers."""
+
+    def __init__(self, root: Path, threads: int = 4) -> None:
+        self.root = root
+        self._pool = cf.ThreadPoolExecutor(threads, thread_name_prefix="ogi-sources")
+        self._futures: list[cf.Future[None]] = []
+
+    def add(self, path: str, sha: str) -> None:
+        self._futures.append(self._pool.submit(_keep_source, self.root, path, sha))
+
+    def drain(self) -> list[cf.Future[None]]:
+        """The copies started since the last call (what the next batch waits for)."""
+        out, self._futures = self._futures, []
+        return out
+
+    def close(self) -> None:
+        """Wait for every copy (raising the first error) and stop the threads."""
+        try:
+            for fut in self.drain():
+                fut.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 class _BatchWriter:
     """Collects task results and writes them as one part per table, the `reports` part last.
 
@@ -906,8 +932,10 @@ class _BatchWriter:
     are held. A write error is raised by the next `flush` or by `close`. `seconds` is the time
     spent writing, for the benchmarks (what a cluster is limited by when its workers are many)."""
 
-    def __init__(self, root: Path, batch_size: int, background: bool = True) -> None:
+    def __init__(self, root: Path, batch_size: int, background: bool = True,
+                 copies: _Copies | None = None) -> None:
         self.root = root
+        self.copies = copies     # the source copies a batch waits for before its commit
         self.batch_size = batch_size
         self.run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         self.seq = 0
@@ -942,7 +970,8 @@ class _BatchWriter:
         if not self.reports and not self.failures:
             return
         self.seq += 1
-        job = (f"part-{self.run}-{self.seq:05d}.parquet", self.reports, self.failures, self.batches)
+        job = (f"part-{self.run}-{self.seq:05d}.parquet", self.reports, self.failures, self.batches,
+               self.copies.drain() if self.copies is not None else [])
         self._reset()
         self._wait()
         if self._thread is None:
@@ -967,7 +996,9 @@ class _BatchWriter:
                 self._thread = None
 
     def _write(self, name: str, reps: list[dict[str, Any]], fails: list[dict[str, Any]],
-               batches: dict[str, list[pa.RecordBatch]]) -> None:
+               batches: dict[str, list[pa.RecordBatch]], copies: list[cf.Future[None]]) -> None:
+        for fut in copies:   # the kept sources of the batch's files are on disk before it commits
+            fut.result()
         t0 = time.perf_counter()
         now = dt.datetime.now(dt.UTC)
         tables: dict[str, pa.Table] = {n: pa.Table.from_batches(batches[n], schema=SCHEMAS[n]) for n in _Rows.NAMES}
@@ -1032,7 +1063,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             known |= set(_read_columns(parts["failures"], "failures", ["sha256"])["sha256"].dropna())
         files = list(_walk(paths, root))
         counts: collections.Counter[str] = collections.Counter()
-        writer = _BatchWriter(root, batch_size)
+        copies = _Copies(root) if keep_sources else None
+        writer = _BatchWriter(root, batch_size, copies=copies)
         bar = _progress_bar(len(files), progress)
 
         def tasks() -> Iterator[list[tuple[str, str | None]]]:
@@ -1052,8 +1084,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
                     bar.update(1)
                     continue
                 known.add(sha)
-                if keep_sources:
-                    _keep_source(root, path, sha)
+                if copies is not None:
+                    copies.add(path, sha)
                 task.append((path, sha))
                 if len(task) == TASK_FILES:
                     yield task
@@ -1084,6 +1116,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
                 writer.add(result)
                 bar.update(len(task))
             writer.close()
+            if copies is not None:
+                copies.close()
             bar.close()
             finish_pending(root, runner)
             linked = _link(root, runner)
@@ -1093,6 +1127,9 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         except BaseException:
             with contextlib.suppress(StoreError):
                 writer.close()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
+            if copies is not None:
+                with contextlib.suppress(StoreError):
+                    copies.close()
             for r in runners:
                 r.close(cancel=True)
             runners.clear()

@@ -302,19 +302,19 @@ class _Cells:
             from .record import _as_text, _as_value
 
             rows = report.__dict__["_rows"]
-            tabs = [_as_text(r.get("table")) for r in rows]
-            rws = [_as_text(r.get("row")) for r in rows]
-            cls_ = [_as_text(r.get("column")) for r in rows]
-            vals = [_as_value(r.get("value")) for r in rows]
+            def text(name: str) -> list[Any]:
+                return [v if type(v) is str else _as_text(v) for v in (r.get(name) for r in rows)]
+
+            tabs, rws, cls_ = text("table"), text("row"), text("column")
+            vals = [v if type(v) is float else _as_value(v) for v in (r.get("value") for r in rows)]
             values = np.array([np.nan if v is None else v for v in vals], dtype=float)
-            statuses = np.array([_as_text(r.get("status")) for r in rows], dtype=object)
-            text: Callable[[str], list[Any]] = lambda name: [_as_text(r.get(name)) for r in rows]  # noqa: E731
+            statuses = np.array(text("status"), dtype=object)
         else:
             frame = report.cells
             tabs, rws, cls_ = (frame[c].tolist() for c in ("table", "row", "column"))
             values = frame["value"].to_numpy(dtype=float, na_value=np.nan)
             statuses = np.array(frame["status"].tolist(), dtype=object)
-            text = lambda name: frame[name].tolist()  # noqa: E731
+            text = lambda name: frame[name].tolist()  # type: ignore[assignment]  # noqa: E731
         alone = _alone_rows(report.template)
         if alone and len(tabs) > len(plan.keys):  # a hybrid layout prints a group as one row
             printed = {f"{t}/{r}" for t, r in zip(tabs, rws)}
