@@ -71,10 +71,11 @@ MARKER = "ogi-store.json"
 BATCHES = "batches"           # per batch, the files it holds (path, sha256): what --repair re-ingests
 FORMAT_VERSION = 2            # 2: versions, corrections, kept sources, n_corrected and parser_version in reports
 SOURCES = "sources"           # content-addressed copies of the ingested files (what --reparse reads)
-DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
+DEFAULT_BATCH_SIZE = 1024     # reports per part file: ~200k cell rows, two DuckDB row groups; bounds a run's memory
+ROW_GROUP = 122_880           # rows per Parquet row group: DuckDB's own, the unit its scans run in parallel
 FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
 TASK_FILES = 8                # files per task sent to a worker
-LINK_CHUNK = 250              # organ-year pairs re-validated per step of the link phase
+LINK_CHUNK = 1000             # organ-year pairs re-validated per step of the link phase (a part's reports)
 
 _STR, _INT, _FLOAT, _DATE = pa.string(), pa.int64(), pa.float64(), pa.date32()
 _TS = pa.timestamp("us", tz="UTC")
@@ -213,7 +214,7 @@ def _report_row(report: Any, report_id: str, path: str, findings: pd.DataFrame) 
 
 
 def _row_of(report: Any, report_id: str, path: str, n_cells: int, statuses: collections.Counter[str] | dict[str, int],
-            severities: collections.Counter[str] | dict[str, int]) -> dict[str, Any]:
+            severities: collections.Counter[str] | dict[str, int], version: str | None = None) -> dict[str, Any]:
     """The `reports` row from a report's metadata and its cell status and finding severity counts."""
     from .organs import identify
 
@@ -227,7 +228,7 @@ def _row_of(report: Any, report_id: str, path: str, n_cells: int, statuses: coll
         "encoding": report.encoding, "report_date": report.report_date, "published": report.published,
         "title": report.title, "n_cells": n_cells,
         "n_errors": int(severities.get("error", 0)), "n_warnings": int(severities.get("warning", 0)),
-        "previous_report_id": None, "parser_version": parser_version(),
+        "previous_report_id": None, "parser_version": version or parser_version(),
     }
     row.update({f"n_{s}": int(statuses.get(s, 0)) for s in _COUNT_STATUSES})
     return row
@@ -292,7 +293,7 @@ class _Rows:
 _FINDING_FIELDS = tuple(SCHEMAS["findings"].names[1:])   # the `Finding` fields, in the table's order
 
 
-def _parse_into(rows: _Rows, path: str, sha: str | None, max_bytes: int) -> dict[str, Any]:
+def _parse_into(rows: _Rows, path: str, sha: str | None, max_bytes: int, version: str | None = None) -> dict[str, Any]:
     """Parse and validate one file, adding its cells, findings and sections to `rows`; returns its
     `reports` row as {"kind": "report", "report_id", "row"}, or a failure record (never raises)."""
     from .parse import read_report
@@ -313,7 +314,7 @@ def _parse_into(rows: _Rows, path: str, sha: str | None, max_bytes: int) -> dict
     sections = [(k, v if isinstance(v, str) else str(v)) for k, v in report.sections.items() if v is not None]
     rows.add(report_id, cells, findings, sections)
     row = _row_of(report, report_id, path, len(cells["value"]), collections.Counter(cells["status"]),
-                  collections.Counter(str(f.severity) for f in findings))
+                  collections.Counter(str(f.severity) for f in findings), version)
     return {"kind": "report", "report_id": report_id, "row": row}
 
 
@@ -326,15 +327,17 @@ def _parse_one(path: str, sha: str | None, max_bytes: int = DEFAULT_MAX_BYTES) -
     return res
 
 
-def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MAX_BYTES,
+                version: str | None = None) -> dict[str, Any]:
     """A worker task: a few (path, sha256) pairs → one compact result: their `reports` rows, their
     failure records and one Arrow record batch per other table (cells, findings, sections), and the
-    worker's CPU seconds for it."""
+    worker's CPU seconds for it. `version` is the ingest's `parser_version()` (which a worker then
+    need not compute: it hashes the template data)."""
     cpu = time.process_time()
     rows = _Rows()
     reports, failures = [], []
     for path, sha in items:
-        res = _parse_into(rows, path, sha, max_bytes)
+        res = _parse_into(rows, path, sha, max_bytes, version)
         (reports if res["kind"] == "report" else failures).append(res)
     out: dict[str, Any] = {"kind": "batch", "reports": reports, "failures": failures}
     out.update({name: rows.batch(name) for name in _Rows.NAMES})
@@ -599,6 +602,7 @@ class IngestSummary:
     version: str | None = None                           # the store version after the run
     write_seconds: float = 0.0   # time the writer spent building and writing the parse batches' parts
     worker_cpu_s: float = 0.0    # CPU seconds the workers spent parsing and validating (all tasks)
+    parse_seconds: float = 0.0   # wall time until every parse batch was written (the rest: linking years)
 
     def counts(self) -> str:
         """The counts, as one phrase (a version's summary)."""
@@ -636,7 +640,7 @@ def _write_error(path: Path, exc: OSError) -> StoreError:
 
 def _atomic_write(table: pa.Table, dest: Path) -> None:
     """Write a Parquet file via a hidden temp file in the same folder and os.replace."""
-    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP))
 
 
 def _atomic(dest: Path, write: Callable[[Path], None]) -> None:
@@ -1104,7 +1108,7 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         worker_cpu = 0.0
         try:
             pending = _Feed(tasks())
-            fn = functools.partial(_parse_task, max_bytes=max_bytes)
+            fn = functools.partial(_parse_task, max_bytes=max_bytes, version=parser_version())
             for task, result, error in (runner().run(fn, pending) if pending else ()):
                 if error is not None:
                     path, sha = task[0]
@@ -1118,6 +1122,7 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             writer.close()
             if copies is not None:
                 copies.close()
+            parsed_at = time.perf_counter()
             bar.close()
             finish_pending(root, runner)
             linked = _link(root, runner)
@@ -1141,7 +1146,8 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         ingested, skipped, failed = counts["ingested"], counts["skipped"], counts["failed"]
         summary = IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
                                 seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost,
-                                write_seconds=writer.seconds, worker_cpu_s=worker_cpu)
+                                write_seconds=writer.seconds, worker_cpu_s=worker_cpu,
+                                parse_seconds=parsed_at - t0)
         from .versions import write_version
 
         summary.version = write_version(root, f"ingest: {summary.counts()}").id
@@ -1317,25 +1323,32 @@ def _split_by_report(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {ids[a]: body.iloc[a:b].reset_index(drop=True) for a, b in zip(starts, starts[1:])}
 
 
-def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str]) -> dict[str, Any]:
-    """Rebuild `Report` objects for `ids` from the store (only the named parts are read)."""
+def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str],
+                  plain: bool = False) -> dict[str, Any]:
+    """Rebuild `Report` objects for `ids` from the store (only the named parts are read). With
+    `plain`, their cells are the parser's kind of cell dicts, not DataFrames (what validation reads
+    fastest, and smaller to send to a worker: the link phase)."""
     from .record import Report
 
     ids_arr = pa.array(sorted(ids), type=pa.string())
-    frames: dict[str, pd.DataFrame] = {}
-    for name, cols in (("reports", None), ("cells", None), ("sections", None)):
-        tables = []
+    tables: dict[str, pa.Table] = {}
+    for name in ("reports", "cells", "sections"):
+        got = []
         for p in parts[name]:
             if p.name not in part_names:
                 continue
-            t = pq.read_table(p, schema=SCHEMAS[name], columns=cols)
-            t = t.filter(pc.is_in(t["report_id"], value_set=ids_arr))
-            tables.append(t)
-        frames[name] = _to_pandas(pa.concat_tables(tables) if tables else _empty(name))
-    cells_by = _split_by_report(frames["cells"])
-    secs_by = {k: dict(zip(g["section"], g["text"])) for k, g in _split_by_report(frames["sections"]).items()}
+            t = pq.read_table(p, schema=SCHEMAS[name])
+            got.append(t.filter(pc.is_in(t["report_id"], value_set=ids_arr)))
+        tables[name] = pa.concat_tables(got) if got else _empty(name)
+    if plain:
+        cells_by: dict[str, Any] = _rows_by_report(tables["cells"])
+        secs_by = {k: {r["section"]: r["text"] for r in g} for k, g in _rows_by_report(tables["sections"]).items()}
+    else:
+        cells_by = _split_by_report(_to_pandas(tables["cells"]))
+        secs_by = {k: dict(zip(g["section"], g["text"]))
+                   for k, g in _split_by_report(_to_pandas(tables["sections"])).items()}
     out: dict[str, Any] = {}
-    for row in frames["reports"].drop_duplicates("report_id").to_dict("records"):
+    for row in _to_pandas(tables["reports"]).drop_duplicates("report_id").to_dict("records"):
         rid = row["report_id"]
         cells = cells_by.get(rid)
         if cells is None:
@@ -1346,6 +1359,16 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
                           organ_kind=row["organ_kind"] or "unknown", template=row["template"] or "2021",
                           form=row["form"], encoding=row["encoding"], sha256=rid, path=row["path"],
                           title=row["title"], sections=secs_by.get(rid, {}))
+    return out
+
+
+def _rows_by_report(table: pa.Table) -> dict[str, list[dict[str, Any]]]:
+    """{report_id: its rows as dicts without report_id, in stored order}, with no DataFrame."""
+    names = [n for n in table.column_names if n != "report_id"]
+    cols = [table[n].to_pylist() for n in names]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rid, *vals in zip(table["report_id"].to_pylist(), *cols):
+        out.setdefault(rid, []).append(dict(zip(names, vals)))
     return out
 
 
@@ -1366,7 +1389,7 @@ def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[
                     part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> Iterator[pa.Table]:
     """Cross-year findings for a chunk of (report_id, previous_report_id) pairs."""
     ids = {x for pair in pairs for x in pair}
-    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids})
+    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids}, plain=True)
     tasks = [(reports[c], reports[p]) for c, p in pairs if c in reports and p in reports]
     pool = runner() if runner is not None and len(tasks) >= 64 else None  # small work: not worth a pool
     if pool is None or pool.kind == "serial":
