@@ -243,6 +243,8 @@ def _cell_columns(report: Any) -> dict[str, list[Any]]:
     from .record import _as_text, _as_value
 
     frame = report.__dict__.get("_frame")
+    if frame is None and "_cols" in report.__dict__:
+        return {c: list(v) for c, v in report.__dict__["_cols"].items()}
     if frame is None and "_rows" in report.__dict__:
         rows = report.__dict__["_rows"]
         out = {c: [v if type(v) is str else _as_text(v) for v in (r.get(c) for r in rows)] for c in _CELL_TEXT}
@@ -1341,7 +1343,7 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
             got.append(t.filter(pc.is_in(t["report_id"], value_set=ids_arr)))
         tables[name] = pa.concat_tables(got) if got else _empty(name)
     if plain:
-        cells_by: dict[str, Any] = _rows_by_report(tables["cells"])
+        cells_by: dict[str, Any] = _columns_by_report(tables["cells"])
         secs_by = {k: {r["section"]: r["text"] for r in g} for k, g in _rows_by_report(tables["sections"]).items()}
     else:
         cells_by = _split_by_report(_to_pandas(tables["cells"]))
@@ -1360,6 +1362,25 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
                           form=row["form"], encoding=row["encoding"], sha256=rid, path=row["path"],
                           title=row["title"], sections=secs_by.get(rid, {}))
     return out
+
+
+def _columns_by_report(table: pa.Table) -> dict[str, Any]:
+    """{report_id: its cells as `CellColumns`, in stored order} (no DataFrame, no dict per cell)."""
+    from .record import CELL_COLUMNS, CellColumns
+
+    ids = table["report_id"].to_pylist()
+    cols = {c: table[c].to_pylist() for c in CELL_COLUMNS}
+    for c in CELL_COLUMNS:
+        if c != "value":
+            cols[c] = ["" if v is None else v for v in cols[c]]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or ids[i] != ids[start]:
+            spans.setdefault(ids[start], []).append((start, i))
+            start = i
+    return {rid: CellColumns({c: [v for a, b in sp for v in cols[c][a:b]] for c in CELL_COLUMNS})
+            for rid, sp in spans.items()}
 
 
 def _rows_by_report(table: pa.Table) -> dict[str, list[dict[str, Any]]]:

@@ -298,11 +298,17 @@ class _Cells:
         been built (what ingest and `ogi validate` give), so validating builds no pandas object."""
         plan = _plan(report.template)
         frame = report.__dict__.get("_frame")
-        if frame is None and "_rows" in report.__dict__:
+        if frame is None and "_cols" in report.__dict__:   # columns read back from the store
+            cols = report.__dict__["_cols"]
+            tabs, rws, cls_ = cols["table"], cols["row"], cols["column"]
+            values = np.array([np.nan if v is None else v for v in cols["value"]], dtype=float)
+            statuses = np.array(cols["status"], dtype=object)
+            text = cols.__getitem__
+        elif frame is None and "_rows" in report.__dict__:
             from .record import _as_text, _as_value
 
             rows = report.__dict__["_rows"]
-            def text(name: str) -> list[Any]:
+            def text(name: str) -> list[Any]:  # type: ignore[misc]
                 return [v if type(v) is str else _as_text(v) for v in (r.get(name) for r in rows)]
 
             tabs, rws, cls_ = text("table"), text("row"), text("column")
