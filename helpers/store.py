@@ -7,6 +7,13 @@ table without its `reports` twin is an orphan of an interrupted run, ignored by 
 by the next ingest. A re-run skips every file whose sha256 is already stored (as a report or as a
 failure), so a killed run resumes with nothing lost or duplicated.
 
+The pipeline: the ingest process hashes the files as the workers ask for more (so hashing overlaps
+parsing), copies the new ones to `sources/` on a few threads, and sends them in tasks of TASK_FILES;
+a worker parses and validates each file into plain rows (no pandas object per report) and returns
+one compact result per task, an Arrow record batch per table; a writer thread turns every
+DEFAULT_BATCH_SIZE reports into one part per table (row groups of DuckDB's size) while the next
+batch is parsed. Memory is bounded by the tasks in flight and two batches, whatever the corpus size.
+
 After the parse batches, `ingest` links each organ's consecutive years (`previous_report_id`) and
 recomputes the cross-year findings (the rules that run only with a previous report: X1, X2, COPY)
 of every report whose link changed, whatever order the years arrived in, rewriting only the parts
@@ -1335,13 +1342,8 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
     ids_arr = pa.array(sorted(ids), type=pa.string())
     tables: dict[str, pa.Table] = {}
     for name in ("reports", "cells", "sections"):
-        got = []
-        for p in parts[name]:
-            if p.name not in part_names:
-                continue
-            t = pq.read_table(p, schema=SCHEMAS[name])
-            got.append(t.filter(pc.is_in(t["report_id"], value_set=ids_arr)))
-        tables[name] = pa.concat_tables(got) if got else _empty(name)
+        paths = [p for p in parts[name] if p.name in part_names]
+        tables[name] = _rows_of(paths, name, ids_arr) if paths else _empty(name)
     if plain:
         cells_by: dict[str, Any] = _columns_by_report(tables["cells"])
         secs_by = {k: {r["section"]: r["text"] for r in g} for k, g in _rows_by_report(tables["sections"]).items()}
@@ -1362,6 +1364,28 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
                           form=row["form"], encoding=row["encoding"], sha256=rid, path=row["path"],
                           title=row["title"], sections=secs_by.get(rid, {}))
     return out
+
+
+def _rows_of(paths: list[Path], name: str, ids: pa.Array) -> pa.Table:
+    """The rows of these report ids in these parts of a table, in stored order. DuckDB reads the
+    report_id column first and the others only where it matches: the link phase needs a few
+    reports from each of many parts (previous years spread over the store), and reading every
+    part in full for each chunk made it quadratic in the number of parts."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    try:
+        con.register("_ids", pa.table({"rid": ids}))
+        cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
+        rel = con.sql(f"SELECT {cols} FROM read_parquet({_sql_list(paths)}, filename = true, file_row_number = true, "
+                      "union_by_name = true) WHERE report_id IN (SELECT rid FROM _ids) ORDER BY filename, file_row_number")
+        return _fetch_arrow(rel).cast(SCHEMAS[name])
+    except duckdb.Error as exc:
+        raise StoreError(f"{paths[0].parents[1]}: reading stored {name} rows failed: {_one_line(exc)}; "
+                         f"if a part file is damaged, run `ogi ingest --store {paths[0].parents[1]} --repair`") from None
+    finally:
+        con.close()
 
 
 def _columns_by_report(table: pa.Table) -> dict[str, Any]:
