@@ -10,7 +10,10 @@ helpers.synth (cached in --workdir), then runs, each in a fresh process:
 It prints reports/s (wall clock, and per CPU-second of all processes, which does not depend on
 what else the machine is doing), the peak RSS of the ingesting process, of its largest worker and
 of the whole process tree (psutil, sampled every 0.1 s; resource.getrusage of self without it), and
-the no-op time as a share of the first run (target <= 10%). With `--reparse`, a third run
+the no-op time as a share of the first run (target <= 10%), the writer's share of the first run's
+wall time, and one core's parse+validate rate of a sample of the same files (in one process, no
+pool, no store) with the ingest's ratio to it (target: >= 1.6x on 2 workers). The load average is
+printed beside each run: wall-clock figures depend on what else the machine is doing. With `--reparse`, a third run
 re-parses every stored report (`ogi ingest --store S --reparse --all`: from the store's kept source
 copies, corrections applied, parts replaced, years relinked) and its time is printed beside the
 fresh ingest's. Peak memory should not grow with N: files are parsed in tasks of a few files,
@@ -71,6 +74,7 @@ class Sampler:
 
         self.peak_self = self.peak_child = self.peak_tree = 0.0
         self.cpu: dict[int, float] = {}
+        self.peaks: dict[int, float] = {}   # peak RSS of every descendant seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
 
@@ -92,6 +96,7 @@ class Sampler:
                 self.peak_self = max(self.peak_self, rss)
             else:
                 self.peak_child = max(self.peak_child, rss)
+                self.peaks[p.pid] = max(self.peaks.get(p.pid, 0.0), rss)
         self.peak_tree = max(self.peak_tree, total)
 
     def _loop(self, every: float) -> None:
@@ -129,19 +134,59 @@ def child(corpus: str, store: str, reparse: bool = False) -> None:
     if sampler is not None:
         with sampler:
             summary = ingest([corpus], store, progress=False)
+        # the workers: the descendants that did the parsing (the fork server itself stays small)
+        workers = sorted(sampler.peaks.values(), reverse=True)
         mem = {"rss_self_mib": sampler.peak_self, "rss_worker_mib": sampler.peak_child,
-               "rss_tree_mib": sampler.peak_tree, "cpu_s": sum(sampler.cpu.values())}
+               "rss_workers_mib": workers, "rss_tree_mib": sampler.peak_tree, "cpu_s": sum(sampler.cpu.values())}
     else:
         summary = ingest([corpus], store, progress=False)
         use = resource.getrusage(resource.RUSAGE_SELF)
-        mem = {"rss_self_mib": use.ru_maxrss / 1024, "rss_worker_mib": float("nan"), "rss_tree_mib": float("nan"),
-               "cpu_s": float("nan")}
+        mem = {"rss_self_mib": use.ru_maxrss / 1024, "rss_worker_mib": float("nan"), "rss_workers_mib": [],
+               "rss_tree_mib": float("nan"), "cpu_s": float("nan")}
     print(json.dumps({"ingested": summary.ingested, "skipped": summary.skipped, "failed": summary.failed,
-                      "linked": summary.linked, "seconds": summary.seconds, **mem}))
+                      "linked": summary.linked, "seconds": summary.seconds, "write_s": summary.write_seconds,
+                      "worker_cpu_s": summary.worker_cpu_s, "load": os.getloadavg(), **mem}))
+
+
+def one_core(corpus: str, sample: int) -> None:
+    """One core's parse+validate rate of the corpus's files, in this process (no pool, no store):
+    `read_report` then the single-report rules, what an ingest worker does per file before the rows
+    are collected. Every k-th file, `sample` of them; prints JSON."""
+    from helpers.parse import read_report
+    from helpers.validate import findings_list
+
+    files = sorted(str(p) for p in Path(corpus).rglob("*") if p.is_file() and not p.name.startswith("."))
+    step = max(1, len(files) // sample)
+    picked = files[::step][:sample]
+
+    def run(paths: list[str]) -> int:
+        ok = 0
+        for path in paths:
+            try:
+                findings_list(read_report(path))
+                ok += 1
+            except Exception:  # noqa: BLE001 - a bad file costs what it costs, like in an ingest
+                pass
+        return ok
+
+    run(picked[:20])  # warm-up: imports, compiled patterns, templates
+    load = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
+    ok = run(picked)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"files": len(picked), "parsed": ok, "wall": wall, "cpu": cpu, "load": load}))
 
 
 def run_child(corpus: Path, store: Path, reparse: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--child", str(corpus), str(store)] + (["--child-reparse"] if reparse else [])
+    return _run(cmd)
+
+
+def run_one_core(corpus: Path, sample: int) -> dict:
+    return _run([sys.executable, __file__, "--one-core", str(corpus), str(sample)])
+
+
+def _run(cmd: list[str]) -> dict:
     t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
@@ -158,16 +203,24 @@ def main() -> None:
                     help="also time a re-parse of every stored report (ogi ingest --reparse --all)")
     ap.add_argument("--child", nargs=2, metavar=("CORPUS", "STORE"), help=argparse.SUPPRESS)
     ap.add_argument("--child-reparse", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--one-core", nargs=2, metavar=("CORPUS", "SAMPLE"), help=argparse.SUPPRESS)
+    ap.add_argument("--sample", type=int, default=1000,
+                    help="files of each corpus parsed and validated in-process for one core's rate (default 1000)")
     args = ap.parse_args()
     if args.child:
         child(*args.child, reparse=args.child_reparse)
+        return
+    if args.one_core:
+        one_core(args.one_core[0], int(args.one_core[1]))
         return
     work = Path(args.workdir)
     print(f"ingest benchmark: {os.cpu_count()} cores, forms {', '.join(args.forms)}, years {YEARS}, "
           f"work folder {work}")
     header = (f"{'reports':>8} {'gen s':>6} {'ingest s':>9} {'reports/s':>10} {'per CPU-s':>10} {'linked':>7} "
-              f"{'failed':>7} {'RSS main':>9} {'RSS worker':>11} {'RSS all':>8} {'no-op s':>8} {'no-op/first':>12}")
-    print(header + "   (RSS in MiB, peak)")
+              f"{'failed':>7} {'RSS main':>9} {'RSS worker':>11} {'RSS all':>8} {'no-op s':>8} {'no-op/first':>12} "
+              f"{'writer':>7} {'1 core/s':>9} {'ratio':>6}  load (1, 5, 15 min)")
+    print(header + "   (RSS in MiB, peak; writer: its share of the ingest's wall time; 1 core/s: parse+validate "
+          "of a sample of the same files in one process, wall clock; ratio: ingest reports/s over it)")
     rows = []
     for n in args.sizes:
         corpus, store = work / f"corpus-{n}", work / f"store-{n}"
@@ -175,15 +228,24 @@ def main() -> None:
         shutil.rmtree(store, ignore_errors=True)
         first = run_child(corpus, store)
         second = run_child(corpus, store)
+        core = run_one_core(corpus, min(args.sample, n))
         assert second["ingested"] == 0 and second["failed"] == 0, second
         assert second["skipped"] == first["ingested"] + first["failed"] + first["skipped"], (first, second)
         rate = first["ingested"] / first["seconds"]
         share = second["seconds"] / first["seconds"]
+        core_rate = core["parsed"] / core["wall"]
         rows.append((n, first, second))
         print(f"{n:>8} {gen:>6.0f} {first['seconds']:>9.1f} {rate:>10.1f} {first['ingested'] / first['cpu_s']:>10.1f} "
               f"{first['linked']:>7} {first['failed']:>7} {first['rss_self_mib']:>9.0f} {first['rss_worker_mib']:>11.0f} "
-              f"{first['rss_tree_mib']:>8.0f} {second['seconds']:>8.2f} {share:>11.1%}"
-              f"{'' if share <= 0.10 else '  (over the 10% target)'}", flush=True)
+              f"{first['rss_tree_mib']:>8.0f} {second['seconds']:>8.2f} {share:>11.1%} "
+              f"{first['write_s'] / first['seconds']:>7.1%} {core_rate:>9.1f} {rate / core_rate:>5.2f}x  "
+              f"{', '.join(f'{x:.2f}' for x in first['load'])}"
+              f"{'' if share <= 0.10 else '  (no-op over the 10% target)'}", flush=True)
+        print(f"{'':>8} workers' peak RSS (MiB): {', '.join(f'{x:.0f}' for x in first['rss_workers_mib'])}; "
+              f"one core: {core['parsed']} of {core['files']} files in {core['wall']:.1f} s wall, "
+              f"{core['parsed'] / core['cpu']:.1f} per CPU-s (load {', '.join(f'{x:.2f}' for x in core['load'])}); "
+              f"ingest workers' CPU {first['worker_cpu_s']:.1f} s of the {first['cpu_s']:.1f} CPU-s of all processes",
+              flush=True)
         if args.reparse:
             again = run_child(corpus, store, reparse=True)
             assert again["reparsed"] == first["ingested"], again

@@ -130,7 +130,7 @@ class Report:
 
     def cell_records(self) -> list[dict[str, Any]]:
         """The cells as JSON-ready dicts: value a number or None (never NaN)."""
-        if self.__dict__.get("_frame") is None:
+        if self.__dict__.get("_frame") is None and "_rows" in self.__dict__:
             return [{c: _json_value(_as_value(r.get(c))) if c == "value" else _as_text(r.get(c))
                      for c in CELL_COLUMNS} for r in self.__dict__["_rows"]]
         out = []
@@ -228,19 +228,32 @@ def _printable(text: Any) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+class CellColumns(dict):  # type: ignore[type-arg]
+    """Cells given as columns ({CELL_COLUMNS name: list}, value a float or None, the rest text):
+    what the store reads back for validation (helpers/store.py), with no DataFrame and no dicts."""
+
+
 def _get_cells(self: Report) -> pd.DataFrame:
     frame = self.__dict__.get("_frame")
     if frame is None:
-        frame = self.__dict__["_frame"] = cells_frame(self.__dict__.pop("_rows"))
+        cols = self.__dict__.pop("_cols", None)
+        rows = self.__dict__.pop("_rows") if cols is None else \
+            [dict(zip(CELL_COLUMNS, vals)) for vals in zip(*(cols[c] for c in CELL_COLUMNS))]
+        frame = self.__dict__["_frame"] = cells_frame(rows)
     return frame
 
 
-def _set_cells(self: Report, cells: pd.DataFrame | list[dict[str, Any]]) -> None:
+def _set_cells(self: Report, cells: pd.DataFrame | list[dict[str, Any]] | CellColumns) -> None:
     if isinstance(cells, pd.DataFrame):
         self.__dict__.update(_frame=cells)
         self.__dict__.pop("_rows", None)
+        self.__dict__.pop("_cols", None)
+    elif isinstance(cells, CellColumns):
+        self.__dict__.update(_frame=None, _cols=cells)
+        self.__dict__.pop("_rows", None)
     else:
         self.__dict__.update(_frame=None, _rows=list(cells))
+        self.__dict__.pop("_cols", None)
 
 
 # Set after the dataclass is made, so that its generated __init__ and replace() go through it.

@@ -7,6 +7,13 @@ table without its `reports` twin is an orphan of an interrupted run, ignored by 
 by the next ingest. A re-run skips every file whose sha256 is already stored (as a report or as a
 failure), so a killed run resumes with nothing lost or duplicated.
 
+The pipeline: the ingest process hashes the files as the workers ask for more (so hashing overlaps
+parsing), copies the new ones to `sources/` on a few threads, and sends them in tasks of TASK_FILES;
+a worker parses and validates each file into plain rows (no pandas object per report) and returns
+one compact result per task, an Arrow record batch per table; a writer thread turns every
+DEFAULT_BATCH_SIZE reports into one part per table (row groups of DuckDB's size) while the next
+batch is parsed. Memory is bounded by the tasks in flight and two batches, whatever the corpus size.
+
 After the parse batches, `ingest` links each organ's consecutive years (`previous_report_id`) and
 recomputes the cross-year findings (the rules that run only with a previous report: X1, X2, COPY)
 of every report whose link changed, whatever order the years arrived in, rewriting only the parts
@@ -54,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,10 +78,11 @@ MARKER = "ogi-store.json"
 BATCHES = "batches"           # per batch, the files it holds (path, sha256): what --repair re-ingests
 FORMAT_VERSION = 2            # 2: versions, corrections, kept sources, n_corrected and parser_version in reports
 SOURCES = "sources"           # content-addressed copies of the ingested files (what --reparse reads)
-DEFAULT_BATCH_SIZE = 256      # reports per part file: bounds the memory of a run
+DEFAULT_BATCH_SIZE = 1024     # reports per part file: ~200k cell rows, two DuckDB row groups; bounds a run's memory
+ROW_GROUP = 122_880           # rows per Parquet row group: DuckDB's own, the unit its scans run in parallel
 FLUSH_SECONDS = 60.0          # ... and a part is written at least this often, so a long run keeps its work
 TASK_FILES = 8                # files per task sent to a worker
-LINK_CHUNK = 250              # organ-year pairs re-validated per step of the link phase
+LINK_CHUNK = 1000             # organ-year pairs re-validated per step of the link phase (a part's reports)
 
 _STR, _INT, _FLOAT, _DATE = pa.string(), pa.int64(), pa.float64(), pa.date32()
 _TS = pa.timestamp("us", tz="UTC")
@@ -205,31 +214,99 @@ def _failure(path: str, sha: str | None, exc: BaseException) -> dict[str, Any]:
 
 
 def _report_row(report: Any, report_id: str, path: str, findings: pd.DataFrame) -> dict[str, Any]:
-    """The `reports` row of a parsed report (organ identity from its printed agency)."""
+    """The `reports` row of a parsed report (organ identity from its printed agency), its findings a DataFrame."""
+    statuses = collections.Counter(str(s) for s in report.cells["status"].tolist())
+    severities = collections.Counter(str(s) for s in findings["severity"].tolist()) if len(findings) else {}
+    return _row_of(report, report_id, path, len(report.cells), statuses, severities)
+
+
+def _row_of(report: Any, report_id: str, path: str, n_cells: int, statuses: collections.Counter[str] | dict[str, int],
+            severities: collections.Counter[str] | dict[str, int], version: str | None = None) -> dict[str, Any]:
+    """The `reports` row from a report's metadata and its cell status and finding severity counts."""
     from .organs import identify
 
     organ = identify(report.agency)
     kind = organ.kind if organ.kind != "unknown" else (report.organ_kind or "unknown")
     level = organ.level if organ.kind != "unknown" else (kind if kind in ("township", "department") else "unknown")
-    counts = report.cells["status"].value_counts()
-    sev = findings["severity"].value_counts() if len(findings) else pd.Series(dtype=int)
     row = {
         "report_id": report_id, "path": path, "agency": report.agency, "organ_id": organ.organ_id,
         "organ_name": organ.name, "organ_kind": kind, "level": level, "region_code": organ.region_code,
         "region": organ.region, "year": report.year, "template": report.template, "form": report.form,
         "encoding": report.encoding, "report_date": report.report_date, "published": report.published,
-        "title": report.title, "n_cells": len(report.cells),
-        "n_errors": int(sev.get("error", 0)), "n_warnings": int(sev.get("warning", 0)),
-        "previous_report_id": None, "parser_version": parser_version(),
+        "title": report.title, "n_cells": n_cells,
+        "n_errors": int(severities.get("error", 0)), "n_warnings": int(severities.get("warning", 0)),
+        "previous_report_id": None, "parser_version": version or parser_version(),
     }
-    row.update({f"n_{s}": int(counts.get(s, 0)) for s in _COUNT_STATUSES})
+    row.update({f"n_{s}": int(statuses.get(s, 0)) for s in _COUNT_STATUSES})
     return row
 
 
-def _parse_one(path: str, sha: str | None, max_bytes: int) -> dict[str, Any]:
-    """Parse and validate one file into the rows of every table, or a failure record."""
+_CELL_TEXT = ("table", "row", "column", "raw", "status", "source", "note")
+
+
+def _cell_columns(report: Any) -> dict[str, list[Any]]:
+    """A report's cells as plain columns (value a float or None, the rest text, "" when absent):
+    from the parser's cell dicts, or from its DataFrame when one was built (a reader or a correction)."""
+    from .record import _as_text, _as_value
+
+    frame = report.__dict__.get("_frame")
+    if frame is None and "_cols" in report.__dict__:
+        return {c: list(v) for c, v in report.__dict__["_cols"].items()}
+    if frame is None and "_rows" in report.__dict__:
+        rows = report.__dict__["_rows"]
+        out = {c: [v if type(v) is str else _as_text(v) for v in (r.get(c) for r in rows)] for c in _CELL_TEXT}
+        out["value"] = [v if type(v) is float and v == v else _as_value(v) for v in (r.get("value") for r in rows)]
+        return out
+    frame = report.cells
+    out = {c: [_as_text(v) for v in frame[c].tolist()] for c in _CELL_TEXT}
+    out["value"] = [None if v != v else v for v in frame["value"].to_numpy(dtype=float, na_value=np.nan).tolist()]
+    return out
+
+
+class _Rows:
+    """Rows of the cells, findings and sections tables as plain columns, collected report by report
+    and turned into one Arrow record batch per table (so no pandas object is built per report)."""
+
+    NAMES = ("cells", "findings", "sections")
+
+    def __init__(self) -> None:
+        self.cols: dict[str, dict[str, list[Any]]] = {n: {c: [] for c in SCHEMAS[n].names} for n in self.NAMES}
+
+    def add(self, report_id: str, cells: dict[str, list[Any]], findings: Sequence[Any],
+            sections: Sequence[tuple[str, str]]) -> None:
+        """One report's rows: its cell columns, its `Finding` records and its (section, text) pairs."""
+        c = self.cols["cells"]
+        c["report_id"].extend([report_id] * len(cells["value"]))
+        for name, values in cells.items():
+            c[name].extend(values)
+        f = self.cols["findings"]
+        f["report_id"].extend([report_id] * len(findings))
+        for name in _FINDING_FIELDS:
+            col = f[name]
+            if name in ("expected", "found", "delta"):
+                col.extend(None if (v := getattr(x, name)) is None or v != v else float(v) for x in findings)
+            else:
+                col.extend(None if (v := getattr(x, name)) is None else str(v) for x in findings)
+        s = self.cols["sections"]
+        s["report_id"].extend([report_id] * len(sections))
+        s["section"].extend(k for k, _ in sections)
+        s["text"].extend(v for _, v in sections)
+
+    def batch(self, name: str) -> pa.RecordBatch:
+        """The rows of one table as a record batch of the store's schema."""
+        schema = SCHEMAS[name]
+        return pa.RecordBatch.from_arrays([pa.array(self.cols[name][f.name], type=f.type) for f in schema],
+                                          schema=schema)
+
+
+_FINDING_FIELDS = tuple(SCHEMAS["findings"].names[1:])   # the `Finding` fields, in the table's order
+
+
+def _parse_into(rows: _Rows, path: str, sha: str | None, max_bytes: int, version: str | None = None) -> dict[str, Any]:
+    """Parse and validate one file, adding its cells, findings and sections to `rows`; returns its
+    `reports` row as {"kind": "report", "report_id", "row"}, or a failure record (never raises)."""
     from .parse import read_report
-    from .validate import validate
+    from .validate import findings_list
 
     try:
         report = read_report(path, max_bytes=max_bytes)
@@ -239,24 +316,48 @@ def _parse_one(path: str, sha: str | None, max_bytes: int) -> dict[str, Any]:
     if report_id is None:
         return _failure(path, sha, RuntimeError("the parser returned no sha256 for the file"))
     try:
-        findings = validate(report)
+        findings = findings_list(report)
     except Exception as exc:  # noqa: BLE001 - a validator bug must not lose the batch
         return _failure(path, report_id, RuntimeError(f"validation failed: {type(exc).__name__}: {exc}"))
-    cells = report.cells.copy()
-    cells.insert(0, "report_id", report_id)
-    findings = findings.copy()
-    findings.insert(0, "report_id", report_id)
-    sections = pd.DataFrame([{"report_id": report_id, "section": k, "text": v}
-                             for k, v in report.sections.items() if v is not None],
-                            columns=["report_id", "section", "text"])
-    return {"kind": "report", "report_id": report_id, "row": _report_row(report, report_id, path, findings),
-            "cells": _to_arrow(cells, "cells"), "findings": _to_arrow(findings, "findings"),
-            "sections": _to_arrow(sections, "sections")}
+    cells = _cell_columns(report)
+    sections = [(k, v if isinstance(v, str) else str(v)) for k, v in report.sections.items() if v is not None]
+    rows.add(report_id, cells, findings, sections)
+    row = _row_of(report, report_id, path, len(cells["value"]), collections.Counter(cells["status"]),
+                  collections.Counter(str(f.severity) for f in findings), version)
+    return {"kind": "report", "report_id": report_id, "row": row}
 
 
-def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict[str, Any]]:
-    """A worker task: a few (path, sha256) pairs → their result records."""
-    return [_parse_one(path, sha, max_bytes) for path, sha in items]
+def _parse_one(path: str, sha: str | None, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+    """Parse and validate one file into the rows of every table (one Arrow table each), or a failure record."""
+    rows = _Rows()
+    res = _parse_into(rows, path, sha, max_bytes)
+    if res["kind"] == "report":
+        res.update({name: pa.Table.from_batches([rows.batch(name)]) for name in _Rows.NAMES})
+    return res
+
+
+def _parse_task(items: list[tuple[str, str | None]], max_bytes: int = DEFAULT_MAX_BYTES,
+                version: str | None = None) -> dict[str, Any]:
+    """A worker task: a few (path, sha256) pairs → one compact result: their `reports` rows, their
+    failure records and one Arrow record batch per other table (cells, findings, sections), and the
+    worker's CPU seconds for it. `version` is the ingest's `parser_version()` (which a worker then
+    need not compute: it hashes the template data)."""
+    cpu = time.process_time()
+    rows = _Rows()
+    reports, failures = [], []
+    for path, sha in items:
+        res = _parse_into(rows, path, sha, max_bytes, version)
+        (reports if res["kind"] == "report" else failures).append(res)
+    out: dict[str, Any] = {"kind": "batch", "reports": reports, "failures": failures}
+    out.update({name: rows.batch(name) for name in _Rows.NAMES})
+    out["cpu_s"] = time.process_time() - cpu
+    return out
+
+
+def _failed_task(failures: list[dict[str, Any]]) -> dict[str, Any]:
+    """A task result holding only failure records (a task whose worker died)."""
+    empty = {name: pa.RecordBatch.from_pylist([], schema=SCHEMAS[name]) for name in _Rows.NAMES}
+    return {"kind": "batch", "reports": [], "failures": failures, **empty, "cpu_s": 0.0}
 
 
 def _worker_init(owner: int | None = None) -> None:
@@ -287,6 +388,33 @@ def _worker_init(owner: int | None = None) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Where the work runs: in-process, a process pool, or a Dask cluster
+
+
+class _Feed:
+    """Tasks made on demand from an iterator, with the deque operations `_Runner.run` uses (truth,
+    popleft, extend, extendleft): the ingest hashes files as the workers ask for more."""
+
+    def __init__(self, tasks: Iterator[list[Any]]) -> None:
+        self._tasks = tasks
+        self._queue: collections.deque[list[Any]] = collections.deque()
+
+    def __bool__(self) -> bool:
+        if not self._queue:
+            nxt = next(self._tasks, None)
+            if nxt is not None:
+                self._queue.append(nxt)
+        return bool(self._queue)
+
+    def popleft(self) -> list[Any]:
+        if not self:
+            raise IndexError("no more tasks")
+        return self._queue.popleft()
+
+    def extend(self, tasks: Iterable[list[Any]]) -> None:
+        self._queue.extend(tasks)
+
+    def extendleft(self, tasks: Iterable[list[Any]]) -> None:
+        self._queue.extendleft(tasks)
 
 
 class _Runner:
@@ -362,7 +490,7 @@ class _Runner:
 
     # running
 
-    def run(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]]) -> Iterator[
+    def run(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]] | _Feed) -> Iterator[
             tuple[list[Any], Any, BaseException | None]]:
         """Run `fn(task)` for every task taken from `pending` (which may grow while running)."""
         suspects: collections.deque[list[Any]] = collections.deque()
@@ -382,7 +510,7 @@ class _Runner:
         else:
             yield from self._run_processes(fn, pending, suspects)
 
-    def _run_processes(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
+    def _run_processes(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]] | _Feed,
                        suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
         """`run` on the local process pool, restarting it when a worker dies."""
         inflight: dict[cf.Future[Any], list[Any]] = {}
@@ -431,7 +559,7 @@ class _Runner:
                 self._pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
                 self._pool = None
 
-    def _run_dask(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]],
+    def _run_dask(self, fn: Callable[[list[Any]], Any], pending: collections.deque[list[Any]] | _Feed,
                   suspects: collections.deque[list[Any]]) -> Iterator[tuple[list[Any], Any, BaseException | None]]:
         """`run` on a Dask cluster (a few tasks per worker in flight)."""
         from distributed import as_completed
@@ -481,6 +609,9 @@ class IngestSummary:
     repaired: list[str] = field(default_factory=list)   # damaged batches dropped by `repair`
     lost: list[str] = field(default_factory=list)       # ... files of theirs that are no longer there
     version: str | None = None                           # the store version after the run
+    write_seconds: float = 0.0   # time the writer spent building and writing the parse batches' parts
+    worker_cpu_s: float = 0.0    # CPU seconds the workers spent parsing and validating (all tasks)
+    parse_seconds: float = 0.0   # wall time until every parse batch was written (the rest: linking years)
 
     def counts(self) -> str:
         """The counts, as one phrase (a version's summary)."""
@@ -518,7 +649,7 @@ def _write_error(path: Path, exc: OSError) -> StoreError:
 
 def _atomic_write(table: pa.Table, dest: Path) -> None:
     """Write a Parquet file via a hidden temp file in the same folder and os.replace."""
-    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    _atomic(dest, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP))
 
 
 def _atomic(dest: Path, write: Callable[[Path], None]) -> None:
@@ -793,53 +924,124 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
             raise StoreError(f"{given}: no such file or folder; check the path")
 
 
-class _BatchWriter:
-    """Collects result records and writes them as one part per table, the `reports` part last."""
+class _Copies:
+    """Copies files into the store's sources folder on a few threads (a copy is mostly waiting for
+    fsync), so that keeping the sources does not hold up the hashing that feeds the workers."""
 
-    def __init__(self, root: Path, batch_size: int) -> None:
+    def __init__(self, root: Path, threads: int = 4) -> None:
         self.root = root
+        self._pool = cf.ThreadPoolExecutor(threads, thread_name_prefix="ogi-sources")
+        self._futures: list[cf.Future[None]] = []
+
+    def add(self, path: str, sha: str) -> None:
+        self._futures.append(self._pool.submit(_keep_source, self.root, path, sha))
+
+    def drain(self) -> list[cf.Future[None]]:
+        """The copies started since the last call (what the next batch waits for)."""
+        out, self._futures = self._futures, []
+        return out
+
+    def close(self) -> None:
+        """Wait for every copy (raising the first error) and stop the threads."""
+        try:
+            for fut in self.drain():
+                fut.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _BatchWriter:
+    """Collects task results and writes them as one part per table, the `reports` part last.
+
+    The writing (building the tables, Parquet encoding, fsync) runs on a thread of its own, one
+    batch at a time, so that the ingest process goes on feeding the workers meanwhile; `flush`
+    waits for the previous batch's write before handing over the next, so at most two batches
+    are held. A write error is raised by the next `flush` or by `close`. `seconds` is the time
+    spent writing, for the benchmarks (what a cluster is limited by when its workers are many)."""
+
+    def __init__(self, root: Path, batch_size: int, background: bool = True,
+                 copies: _Copies | None = None) -> None:
+        self.root = root
+        self.copies = copies     # the source copies a batch waits for before its commit
         self.batch_size = batch_size
         self.run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         self.seq = 0
-        self.results: list[dict[str, Any]] = []
-        self.n_reports = 0
+        self.seconds = 0.0
+        self._reset()
+        self._thread = cf.ThreadPoolExecutor(1, thread_name_prefix="ogi-writer") if background else None
+        self._writing: cf.Future[None] | None = None
+
+    def _reset(self) -> None:
+        self.reports: list[dict[str, Any]] = []
+        self.failures: list[dict[str, Any]] = []
+        self.batches: dict[str, list[pa.RecordBatch]] = {name: [] for name in _Rows.NAMES}
         self.last_flush = time.monotonic()
 
     def add(self, result: dict[str, Any]) -> None:
-        """Keep one result; write the batch when it holds batch_size reports (or is a minute old)."""
-        self.results.append(result)
-        self.n_reports += result["kind"] == "report"
-        if self.n_reports >= self.batch_size or len(self.results) >= 4 * self.batch_size or \
+        """Keep one task result (or one failure record); write the batch when it holds batch_size
+        reports (or 4 × batch_size files, or is a minute old)."""
+        if result["kind"] == "failure":
+            self.failures.append(result)
+        else:
+            self.reports += result["reports"]
+            self.failures += result["failures"]
+            for name in _Rows.NAMES:
+                if result[name].num_rows:
+                    self.batches[name].append(result[name])
+        if len(self.reports) >= self.batch_size or len(self.reports) + len(self.failures) >= 4 * self.batch_size or \
                 time.monotonic() - self.last_flush > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        """Write the kept results as one part file per table (a no-op when there are none)."""
-        if not self.results:
+        """Hand the kept results to the writer (a no-op when there are none)."""
+        if not self.reports and not self.failures:
             return
+        self.seq += 1
+        job = (f"part-{self.run}-{self.seq:05d}.parquet", self.reports, self.failures, self.batches,
+               self.copies.drain() if self.copies is not None else [])
+        self._reset()
+        self._wait()
+        if self._thread is None:
+            self._write(*job)
+        else:
+            self._writing = self._thread.submit(self._write, *job)
+
+    def _wait(self) -> None:
+        """Wait for the write in progress; its error (a `StoreError`) is raised here."""
+        if self._writing is not None:
+            fut, self._writing = self._writing, None
+            fut.result()
+
+    def close(self) -> None:
+        """Write what is kept and wait for every write to finish."""
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown(wait=True)
+                self._thread = None
+
+    def _write(self, name: str, reps: list[dict[str, Any]], fails: list[dict[str, Any]],
+               batches: dict[str, list[pa.RecordBatch]], copies: list[cf.Future[None]]) -> None:
+        for fut in copies:   # the kept sources of the batch's files are on disk before it commits
+            fut.result()
+        t0 = time.perf_counter()
         now = dt.datetime.now(dt.UTC)
-        reps = [r for r in self.results if r["kind"] == "report"]
-        fails = [r for r in self.results if r["kind"] == "failure"]
-        tables: dict[str, pa.Table] = {}
-        for name in ("cells", "findings", "sections"):
-            tables[name] = pa.concat_tables([r[name] for r in reps]) if reps else _empty(name)
+        tables: dict[str, pa.Table] = {n: pa.Table.from_batches(batches[n], schema=SCHEMAS[n]) for n in _Rows.NAMES}
         tables["failures"] = pa.Table.from_pylist(
             [{k: f[k] for k in ("path", "sha256", "error_class", "message")} | {"ingested_at": now} for f in fails],
             schema=SCHEMAS["failures"])
         tables["reports"] = pa.Table.from_pylist([r["row"] | {"ingested_at": now} for r in reps],
                                                  schema=SCHEMAS["reports"])
-        self.seq += 1
-        name = f"part-{self.run}-{self.seq:05d}.parquet"
-        listing = json.dumps({"part": name, "files": [{"path": r.get("path") or r["row"]["path"],
-                                                       "sha256": r.get("sha256") or r.get("report_id")}
-                                                      for r in self.results]}, ensure_ascii=False)
+        files = [{"path": r["row"]["path"], "sha256": r["report_id"]} for r in reps] + \
+                [{"path": f["path"], "sha256": f["sha256"]} for f in fails]
+        listing = json.dumps({"part": name, "files": files}, ensure_ascii=False)
         _atomic(self.root / BATCHES / (Path(name).stem + ".json"),
                 lambda tmp: tmp.write_text(listing, encoding="utf-8"))
         for table in ("cells", "findings", "sections", "failures", "reports"):  # reports last: the commit
             _atomic_write(tables[table], self.root / table / name)
-        self.results = []
-        self.n_reports = 0
-        self.last_flush = time.monotonic()
+        self.seconds += time.perf_counter() - t0
 
 
 def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], store: str | os.PathLike[str], *,
@@ -886,23 +1088,38 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
         known = set(_read_columns(parts["reports"], "reports", ["report_id"])["report_id"].dropna())
         if not retry_failed:
             known |= set(_read_columns(parts["failures"], "failures", ["sha256"])["sha256"].dropna())
-        todo: list[tuple[str, str | None]] = []
-        skipped = failed = ingested = 0
-        writer = _BatchWriter(root, batch_size)
-        for path in _walk(paths, root):
-            try:
-                sha = _hash_file(path, max_bytes)
-            except ReportError as exc:   # not a regular file, unreadable, too large: never parsed
-                writer.add(_failure(path, None, exc))
-                failed += 1
-                continue
-            if sha in known:
-                skipped += 1
-                continue
-            known.add(sha)
-            if keep_sources:
-                _keep_source(root, path, sha)
-            todo.append((path, sha))
+        files = list(_walk(paths, root))
+        counts: collections.Counter[str] = collections.Counter()
+        copies = _Copies(root) if keep_sources else None
+        writer = _BatchWriter(root, batch_size, copies=copies)
+        bar = _progress_bar(len(files), progress)
+
+        def tasks() -> Iterator[list[tuple[str, str | None]]]:
+            """The new files in tasks of TASK_FILES, hashed (and their sources kept) as the workers
+            ask for more, so that this overlaps the parsing."""
+            task: list[tuple[str, str | None]] = []
+            for path in files:
+                try:
+                    sha = _hash_file(path, max_bytes)
+                except ReportError as exc:   # not a regular file, unreadable, too large: never parsed
+                    writer.add(_failure(path, None, exc))
+                    counts["failed"] += 1
+                    bar.update(1)
+                    continue
+                if sha in known:
+                    counts["skipped"] += 1
+                    bar.update(1)
+                    continue
+                known.add(sha)
+                if copies is not None:
+                    copies.add(path, sha)
+                task.append((path, sha))
+                if len(task) == TASK_FILES:
+                    yield task
+                    task = []
+            if task:
+                yield task
+
         runners: list[_Runner] = []
 
         def runner() -> _Runner:
@@ -911,23 +1128,24 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
                 runners.append(_Runner(workers, scheduler))
             return runners[0]
 
-        bar = _progress_bar(len(todo), progress)
+        worker_cpu = 0.0
         try:
-            pending = collections.deque(todo[i:i + TASK_FILES] for i in range(0, len(todo), TASK_FILES))
-            fn = functools.partial(_parse_task, max_bytes=max_bytes)
-            for task, results, error in (runner().run(fn, pending) if todo else ()):
+            pending = _Feed(tasks())
+            fn = functools.partial(_parse_task, max_bytes=max_bytes, version=parser_version())
+            for task, result, error in (runner().run(fn, pending) if pending else ()):
                 if error is not None:
                     path, sha = task[0]
-                    results = [_failure(path, sha, RuntimeError(
-                        f"the worker processing it died ({type(error).__name__}: {error})"))]
-                for res in results:
-                    if res["kind"] == "report":
-                        ingested += 1
-                    else:
-                        failed += 1
-                    writer.add(res)
+                    result = _failed_task([_failure(path, sha, RuntimeError(
+                        f"the worker processing it died ({type(error).__name__}: {error})"))])
+                counts["ingested"] += len(result["reports"])
+                counts["failed"] += len(result["failures"])
+                worker_cpu += result["cpu_s"]
+                writer.add(result)
                 bar.update(len(task))
-            writer.flush()
+            writer.close()
+            if copies is not None:
+                copies.close()
+            parsed_at = time.perf_counter()
             bar.close()
             finish_pending(root, runner)
             linked = _link(root, runner)
@@ -936,7 +1154,10 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             reapply_pending(root, runner)   # corrections a killed run had not applied yet
         except BaseException:
             with contextlib.suppress(StoreError):
-                writer.flush()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
+                writer.close()  # Ctrl-C: keep what is done; the re-run does the rest (a full disk: nothing more)
+            if copies is not None:
+                with contextlib.suppress(StoreError):
+                    copies.close()
             for r in runners:
                 r.close(cancel=True)
             runners.clear()
@@ -945,8 +1166,11 @@ def ingest(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], sto
             bar.close()
             for r in runners:
                 r.close()
+        ingested, skipped, failed = counts["ingested"], counts["skipped"], counts["failed"]
         summary = IngestSummary(ingested=ingested, skipped=skipped, failed=failed,
-                                seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost)
+                                seconds=time.perf_counter() - t0, linked=linked, repaired=dropped, lost=lost,
+                                write_seconds=writer.seconds, worker_cpu_s=worker_cpu,
+                                parse_seconds=parsed_at - t0)
         from .versions import write_version
 
         summary.version = write_version(root, f"ingest: {summary.counts()}").id
@@ -1122,25 +1346,27 @@ def _split_by_report(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {ids[a]: body.iloc[a:b].reset_index(drop=True) for a, b in zip(starts, starts[1:])}
 
 
-def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str]) -> dict[str, Any]:
-    """Rebuild `Report` objects for `ids` from the store (only the named parts are read)."""
+def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str],
+                  plain: bool = False) -> dict[str, Any]:
+    """Rebuild `Report` objects for `ids` from the store (only the named parts are read). With
+    `plain`, their cells are the parser's kind of cell dicts, not DataFrames (what validation reads
+    fastest, and smaller to send to a worker: the link phase)."""
     from .record import Report
 
     ids_arr = pa.array(sorted(ids), type=pa.string())
-    frames: dict[str, pd.DataFrame] = {}
-    for name, cols in (("reports", None), ("cells", None), ("sections", None)):
-        tables = []
-        for p in parts[name]:
-            if p.name not in part_names:
-                continue
-            t = pq.read_table(p, schema=SCHEMAS[name], columns=cols)
-            t = t.filter(pc.is_in(t["report_id"], value_set=ids_arr))
-            tables.append(t)
-        frames[name] = _to_pandas(pa.concat_tables(tables) if tables else _empty(name))
-    cells_by = _split_by_report(frames["cells"])
-    secs_by = {k: dict(zip(g["section"], g["text"])) for k, g in _split_by_report(frames["sections"]).items()}
+    tables: dict[str, pa.Table] = {}
+    for name in ("reports", "cells", "sections"):
+        paths = [p for p in parts[name] if p.name in part_names]
+        tables[name] = _rows_of(paths, name, ids_arr) if paths else _empty(name)
+    if plain:
+        cells_by: dict[str, Any] = _columns_by_report(tables["cells"])
+        secs_by = {k: {r["section"]: r["text"] for r in g} for k, g in _rows_by_report(tables["sections"]).items()}
+    else:
+        cells_by = _split_by_report(_to_pandas(tables["cells"]))
+        secs_by = {k: dict(zip(g["section"], g["text"]))
+                   for k, g in _split_by_report(_to_pandas(tables["sections"])).items()}
     out: dict[str, Any] = {}
-    for row in frames["reports"].drop_duplicates("report_id").to_dict("records"):
+    for row in _to_pandas(tables["reports"]).drop_duplicates("report_id").to_dict("records"):
         rid = row["report_id"]
         cells = cells_by.get(rid)
         if cells is None:
@@ -1154,24 +1380,75 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
     return out
 
 
+def _rows_of(paths: list[Path], name: str, ids: pa.Array) -> pa.Table:
+    """The rows of these report ids in these parts of a table, in stored order. DuckDB reads the
+    report_id column first and the others only where it matches: the link phase needs a few
+    reports from each of many parts (previous years spread over the store), and reading every
+    part in full for each chunk made it quadratic in the number of parts."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    try:
+        con.register("_ids", pa.table({"rid": ids}))
+        cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
+        rel = con.sql(f"SELECT {cols} FROM read_parquet({_sql_list(paths)}, filename = true, file_row_number = true, "
+                      "union_by_name = true) WHERE report_id IN (SELECT rid FROM _ids) ORDER BY filename, file_row_number")
+        return _fetch_arrow(rel).cast(SCHEMAS[name])
+    except duckdb.Error as exc:
+        raise StoreError(f"{paths[0].parents[1]}: reading stored {name} rows failed: {_one_line(exc)}; "
+                         f"if a part file is damaged, run `ogi ingest --store {paths[0].parents[1]} --repair`") from None
+    finally:
+        con.close()
+
+
+def _columns_by_report(table: pa.Table) -> dict[str, Any]:
+    """{report_id: its cells as `CellColumns`, in stored order} (no DataFrame, no dict per cell)."""
+    from .record import CELL_COLUMNS, CellColumns
+
+    ids = table["report_id"].to_pylist()
+    cols = {c: table[c].to_pylist() for c in CELL_COLUMNS}
+    for c in CELL_COLUMNS:
+        if c != "value":
+            cols[c] = ["" if v is None else v for v in cols[c]]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or ids[i] != ids[start]:
+            spans.setdefault(ids[start], []).append((start, i))
+            start = i
+    return {rid: CellColumns({c: [v for a, b in sp for v in cols[c][a:b]] for c in CELL_COLUMNS})
+            for rid, sp in spans.items()}
+
+
+def _rows_by_report(table: pa.Table) -> dict[str, list[dict[str, Any]]]:
+    """{report_id: its rows as dicts without report_id, in stored order}, with no DataFrame."""
+    names = [n for n in table.column_names if n != "report_id"]
+    cols = [table[n].to_pylist() for n in names]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rid, *vals in zip(table["report_id"].to_pylist(), *cols):
+        out.setdefault(rid, []).append(dict(zip(names, vals)))
+    return out
+
+
 def _cross_task(pairs: list[tuple[Any, Any]]) -> pa.Table:
-    """Worker task: the cross-year findings of (report, previous report) pairs, as one table."""
-    from .validate import validate
+    """Worker task: the cross-year findings of (report, previous report) pairs, as one table (only
+    the cross-year rules run: the others' findings are stored already)."""
+    from .validate import findings_list
 
     cross = cross_year_rules()
-    frames = []
+    rows = _Rows()
+    empty: dict[str, list[Any]] = {"value": []}
     for cur, prev in pairs:
-        f = validate(cur, previous=prev)
-        f = f[f["rule"].isin(cross)]
-        frames.append(f.assign(report_id=cur.sha256))
-    return _to_arrow(pd.concat(frames, ignore_index=True), "findings") if frames else _empty("findings")
+        rows.add(cur.sha256, empty, findings_list(cur, previous=prev, only=cross), ())
+    return pa.Table.from_batches([rows.batch("findings")])
 
 
 def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[str, str]],
                     part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> Iterator[pa.Table]:
     """Cross-year findings for a chunk of (report_id, previous_report_id) pairs."""
     ids = {x for pair in pairs for x in pair}
-    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids})
+    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids}, plain=True)
     tasks = [(reports[c], reports[p]) for c, p in pairs if c in reports and p in reports]
     pool = runner() if runner is not None and len(tasks) >= 64 else None  # small work: not worth a pool
     if pool is None or pool.kind == "serial":

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from .errors import TemplateError
 from .record import Report
@@ -182,7 +181,6 @@ class _Plan:
     tables: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
-    key_arrow: tuple[pa.Array, pa.Array, pa.Array]
     short: list[str]
     dtypes: np.ndarray
     labels: list[str]
@@ -272,8 +270,6 @@ def _plan(version: str, alone: tuple[str, ...] = ()) -> _Plan:
         tables=np.array([t for t, _, _ in cells], dtype=object),
         rows=np.array([r for _, r, _ in cells], dtype=object),
         cols=np.array([c for _, _, c in cells], dtype=object),
-        key_arrow=tuple(pa.array(pd.array([cell[i] for cell in cells], dtype=_STR))  # type: ignore[arg-type]
-                        for i in range(3)),
         short=[f"{r}/{c}" for _, r, c in cells],
         dtypes=np.array([info[key].dtype for key in keys], dtype=object),
         labels=labels, table_names=table_names,
@@ -284,24 +280,13 @@ def _plan(version: str, alone: tuple[str, ...] = ()) -> _Plan:
         rel_text={r.id: r.en for r in tmpl.relations})
 
 
-def _arrow(col: pd.Series, n: int) -> pa.Array:
-    """The first n values of a text column as an Arrow array (zero-copy for pandas' Arrow strings)."""
-    try:
-        arr = pa.array(col.array)
-    except (pa.ArrowException, TypeError, ValueError):  # e.g. an object column holding non-text
-        return pa.array([], pa.large_string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr[:n]
-
-
 @dataclass
 class _Cells:
     """A report's template cells as arrays in template order (absent cells: status missing)."""
 
     plan: _Plan
-    frame: pd.DataFrame
-    take: np.ndarray | None      # positions in `frame` of the template cells (None: the first n rows)
+    text: Callable[[str], list[Any]]   # a text column of the report's cells, in their order
+    take: np.ndarray | None      # positions in the cells of the template cells (None: the first n rows)
     values: np.ndarray
     statuses: np.ndarray
     has: np.ndarray
@@ -309,28 +294,49 @@ class _Cells:
 
     @classmethod
     def of(cls, report: Report) -> _Cells:
-        cells = report.cells
+        """The cells of `report`: read from the parser's plain cell dicts when its DataFrame has not
+        been built (what ingest and `ogi validate` give), so validating builds no pandas object."""
         plan = _plan(report.template)
+        frame = report.__dict__.get("_frame")
+        if frame is None and "_cols" in report.__dict__:   # columns read back from the store
+            cols = report.__dict__["_cols"]
+            tabs, rws, cls_ = cols["table"], cols["row"], cols["column"]
+            values = np.array([np.nan if v is None else v for v in cols["value"]], dtype=float)
+            statuses = np.array(cols["status"], dtype=object)
+            text = cols.__getitem__
+        elif frame is None and "_rows" in report.__dict__:
+            from .record import _as_text, _as_value
+
+            rows = report.__dict__["_rows"]
+            def text(name: str) -> list[Any]:  # type: ignore[misc]
+                return [v if type(v) is str else _as_text(v) for v in (r.get(name) for r in rows)]
+
+            tabs, rws, cls_ = text("table"), text("row"), text("column")
+            vals = [v if type(v) is float else _as_value(v) for v in (r.get("value") for r in rows)]
+            values = np.array([np.nan if v is None else v for v in vals], dtype=float)
+            statuses = np.array(text("status"), dtype=object)
+        else:
+            frame = report.cells
+            tabs, rws, cls_ = (frame[c].tolist() for c in ("table", "row", "column"))
+            values = frame["value"].to_numpy(dtype=float, na_value=np.nan)
+            statuses = np.array(frame["status"].tolist(), dtype=object)
+            text = lambda name: frame[name].tolist()  # type: ignore[assignment]  # noqa: E731
         alone = _alone_rows(report.template)
-        if alone and len(cells) > len(plan.keys):  # a hybrid layout prints a group as one row
-            printed = set((cells["table"] + "/" + cells["row"]).unique())
+        if alone and len(tabs) > len(plan.keys):  # a hybrid layout prints a group as one row
+            printed = {f"{t}/{r}" for t, r in zip(tabs, rws)}
             hybrid = tuple(sorted(tr for tr in alone if tr in printed))
             if hybrid:
                 plan = _plan(report.template, hybrid)
         n = len(plan.keys)
-        key_cols = [cells["table"], cells["row"], cells["column"]]
-        values = cells["value"].to_numpy(dtype=float, na_value=np.nan)
-        statuses = np.array(cells["status"].tolist(), dtype=object)
+        keys = [f"{a}/{b}/{d}" for a, b, d in zip(tabs, rws, cls_)]
         take: np.ndarray | None = None
-        if len(cells) >= n and all(_arrow(col, n).equals(want) for col, want in zip(key_cols, plan.key_arrow)):
+        if len(keys) >= n and keys[:n] == plan.keys:
             # the usual layout (Report.from_cells, the parser): template cells first, in template order
-            t, r, c = (col.iloc[n:].tolist() for col in key_cols)
-            extra = {f"{a}/{b}/{d}" for a, b, d in zip(t, r, c)}
+            extra = set(keys[n:])
             values, statuses = values[:n], statuses[:n]
         else:  # any order: look each template cell up (first occurrence wins, like Report.from_cells)
-            t, r, c = (col.tolist() for col in key_cols)
             pos: dict[str, int] = {}
-            for i, key in enumerate(f"{a}/{b}/{d}" for a, b, d in zip(t, r, c)):
+            for i, key in enumerate(keys):
                 pos.setdefault(key, i)
             take = np.array([pos.get(k, -1) for k in plan.keys])
             found = take >= 0
@@ -338,12 +344,12 @@ class _Cells:
             statuses = np.where(found, statuses[take] if len(statuses) else "missing", "missing").astype(object)
             extra = set(pos) - set(plan.index)
         has = np.fromiter((s in VALUE_STATUSES for s in statuses), dtype=bool, count=n) & ~np.isnan(values)
-        return cls(plan=plan, frame=cells, take=take, values=values, statuses=statuses, has=has,
+        return cls(plan=plan, text=text, take=take, values=values, statuses=statuses, has=has,
                    extra_rows=sorted(extra))
 
     def _text(self, column: str) -> np.ndarray:
         """A text column of the cells in template order ("" for absent cells); built on first use."""
-        col = self.frame[column].tolist()
+        col = self.text(column)
         if self.take is None:
             return np.array(col[:len(self.plan.keys)], dtype=object)
         return np.array([col[i] if i >= 0 else "" for i in self.take], dtype=object)
@@ -844,6 +850,13 @@ def validate(report: Report, previous: Report | None = None,
     >>> validate(r).query("severity == 'error'")[["rule", "row", "column", "delta"]].values.tolist()
     [['R5', 'review', 'total', 1.0]]
     """
+    return findings_frame(findings_list(report, previous, published))
+
+
+def findings_list(report: Report, previous: Report | None = None, published: dt.date | None = None,
+                  only: frozenset[str] | None = None) -> list[Finding]:
+    """`validate` as a list of `Finding` records (no DataFrame: what ingest writes, a batch at a
+    time); with `only`, just the rules of those ids (the link phase's cross-year rules)."""
     if isinstance(published, dt.datetime):
         published = published.date()
     ctx = _Context(report=report, previous=previous, published=published, cells=_Cells.of(report))
@@ -851,10 +864,12 @@ def validate(report: Report, previous: Report | None = None,
     for rule in get_rules():
         if rule.runs == "never" or (rule.runs == "with_previous" and previous is None):
             continue
+        if only is not None and rule.id not in only:
+            continue
         if not rule.applies_to(report.template):
             continue
         findings.extend(_CHECKS[rule.kind](ctx, rule))
-    return findings_frame(findings)
+    return findings
 
 
 # ---------------------------------------------------------------------------------------------

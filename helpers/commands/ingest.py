@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
                    help="run on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786 ('serial': in-process)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="reports per part file (default 256)")
+                   help="reports per part file (default 1024: helpers.store.DEFAULT_BATCH_SIZE)")
     p.add_argument("--retry-failed", action="store_true", help="try again the files recorded as failures")
     p.add_argument("--repair", action="store_true",
                    help="drop every batch with a damaged part file and ingest its files again (from its file list)")

@@ -429,3 +429,78 @@ def test_a_previous_year_link_goes_to_the_file_the_panel_makes_primary() -> None
     assert links.loc[2, "exp_prev"] == "b" * 64
     index.loc[1, "n_unreadable"] = 3                        # the page read less well: the PDF stands for it
     assert _expected_links(index).loc[2, "exp_prev"] == "a" * 64
+
+
+# ---------------------------------------------------------------------------------------------
+# The ingest's hot path: plain rows per task, one Arrow batch per table (no pandas per report)
+
+
+def _frame_rows(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a file as the store wrote them before the plain path: from `Report.cells` and
+    `validate`'s DataFrames (the reference the plain rows must equal)."""
+    from helpers.parse import read_report
+    from helpers.store import _to_arrow
+    from helpers.validate import validate
+
+    report = read_report(path)
+    cells = report.cells.copy()
+    cells.insert(0, "report_id", report.sha256)
+    findings = validate(report).copy()
+    findings.insert(0, "report_id", report.sha256)
+    sections = pd.DataFrame([{"report_id": report.sha256, "section": k, "text": v}
+                             for k, v in report.sections.items() if v is not None],
+                            columns=["report_id", "section", "text"])
+    return {"cells": _to_arrow(cells, "cells").to_pylist(), "findings": _to_arrow(findings, "findings").to_pylist(),
+            "sections": _to_arrow(sections, "sections").to_pylist()}
+
+
+def test_a_task_gives_one_batch_per_table_equal_to_the_dataframe_rows(tmp_path: Path) -> None:
+    from helpers.store import _parse_task
+
+    corpus, _ = _corpus(tmp_path, reports=6, bad=0.0, forms=("text", "html", "markdown", "flat"))
+    files = sorted(p for p in corpus.iterdir() if p.suffix != ".csv")
+    res = _parse_task([(str(p), None) for p in files])
+    assert res["kind"] == "batch" and len(res["reports"]) + len(res["failures"]) == len(files)
+    assert len(res["reports"]) >= 4
+    for name in ("cells", "findings", "sections"):
+        assert res[name].schema.equals(SCHEMAS[name])
+    by_path = {r["row"]["path"]: r["report_id"] for r in res["reports"]}
+    for path, rid in by_path.items():
+        want = _frame_rows(Path(path))
+        for name in ("cells", "findings", "sections"):
+            mine = [r for r in res[name].to_pylist() if r["report_id"] == rid]
+            assert mine == want[name], (path, name)
+            assert len(mine) > 0 or name == "findings"
+    got = {name: res[name].to_pandas() for name in ("cells", "findings")}
+    rows = {r["report_id"]: r["row"] for r in res["reports"]}
+    for rid, row in rows.items():
+        cells = got["cells"][got["cells"]["report_id"] == rid]
+        assert row["n_cells"] == len(cells)
+        assert row["n_ok"] == int((cells["status"] == "ok").sum())
+        fnd = got["findings"][got["findings"]["report_id"] == rid]
+        assert row["n_errors"] == int((fnd["severity"] == "error").sum())
+
+
+def test_a_write_error_of_the_writer_thread_is_one_store_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.store as store_mod
+
+    corpus, _ = _corpus(tmp_path, reports=6)
+    store = tmp_path / "store"
+
+    def full_disk(table: Any, dest: Path) -> None:
+        raise StoreError(f"{dest}: cannot write: No space left on device; free some space")
+
+    monkeypatch.setattr(store_mod, "_atomic_write", full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        ingest(corpus, store, scheduler="serial", progress=False, batch_size=2)
+    assert not list((store / "reports").glob("part-*.parquet"))   # nothing committed
+
+
+def test_the_cli_help_names_the_default_batch_size(capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers.store import DEFAULT_BATCH_SIZE
+
+    try:
+        main(["ingest", "--help"])
+    except SystemExit:
+        pass
+    assert f"default {DEFAULT_BATCH_SIZE}" in " ".join(capsys.readouterr().out.split())

@@ -560,3 +560,26 @@ def test_cli_unreadable_file_wins_and_batch_goes_on(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "YYYY-MM-DD" in proc.stderr and "Traceback" not in proc.stderr
     proc = run(str(good), "--previous", str(tmp_path / "nowhere.txt"))
     assert proc.returncode == 2 and "nowhere.txt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_parser_cell_dicts_and_the_cell_frame_give_the_same_findings() -> None:
+    """validate reads a report's plain cell dicts when its DataFrame is not built (the ingest's
+    path); the findings are those of the DataFrame, in template order or not."""
+    import random
+
+    from helpers.synth import random_report
+
+    for seed in range(6):
+        rep = random_report(seed, year=2022, consistent=seed % 2 == 0, blank_share=0.05, placeholder_share=0.05)
+        rows = Report.from_cells(rep.cells, template=rep.template).cell_records()
+        if seed % 3 == 0:
+            random.Random(seed).shuffle(rows)
+        meta = dict(template=rep.template, agency=rep.agency, year=rep.year, sections=dict(rep.sections))
+        plain = Report(cells=[dict(r) for r in rows], **meta)
+        framed = Report(cells=[dict(r) for r in rows], **meta)
+        framed.cells  # noqa: B018 - builds the DataFrame
+        assert plain.__dict__.get("_frame") is None
+        a, b = validate(plain), validate(framed)
+        assert len(b) > 0
+        pd.testing.assert_frame_equal(a, b)
+        assert plain.__dict__.get("_frame") is None   # validating built no DataFrame
