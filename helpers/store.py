@@ -68,6 +68,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import OgiError, QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
+from .frames import missing
 from .read import DEFAULT_MAX_BYTES
 
 __all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "QueryResult", "SCHEMAS", "TABLES", "add_provenance",
@@ -175,14 +176,9 @@ def _to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
         pass  # mixed object columns: convert value by value
     cols = []
     for f in schema:
-        vals = [None if _missing(v) else (str(v) if pa.types.is_string(f.type) else v) for v in frame[f.name].tolist()]
+        vals = [None if missing(v) else (str(v) if pa.types.is_string(f.type) else v) for v in frame[f.name].tolist()]
         cols.append(pa.array(vals, type=f.type))
     return pa.Table.from_arrays(cols, schema=schema)
-
-
-def _missing(v: Any) -> bool:
-    """Whether a cell value is missing (None, NA, NaT or NaN)."""
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
 
 def _empty(name: str) -> pa.Table:
@@ -1216,12 +1212,12 @@ def _expected_links(index: pd.DataFrame) -> pd.DataFrame:
     names = {o: clean_name(a) for o, a in zip(latest["organ_id"], latest["agency"])}
     exp_prev, exp_name = [], []
     for o, y, own in zip(idx["organ_id"], idx["year"], idx["organ_name"]):
-        if o is None or _missing(o):
+        if o is None or missing(o):
             exp_prev.append(None)
-            exp_name.append(None if _missing(own) else own)
+            exp_name.append(None if missing(own) else own)
             continue
-        exp_prev.append(rep_key.get((o, int(y) - 1)) if not _missing(y) else None)
-        exp_name.append(names.get(o, None if _missing(own) else own))
+        exp_prev.append(rep_key.get((o, int(y) - 1)) if not missing(y) else None)
+        exp_name.append(names.get(o, None if missing(own) else own))
     idx["exp_prev"] = exp_prev
     idx["exp_name"] = exp_name
     return idx
@@ -1229,7 +1225,7 @@ def _expected_links(index: pd.DataFrame) -> pd.DataFrame:
 
 def _same(a: Any, b: Any) -> bool:
     """Equality where two missing values are the same."""
-    return (_missing(a) and _missing(b)) or a == b
+    return (missing(a) and missing(b)) or a == b
 
 
 def _organ_hints(root: Path) -> dict[str, str]:
@@ -1256,8 +1252,8 @@ def _expected_organs(index: pd.DataFrame, hints: dict[str, str]) -> list[Any]:
         hint = hints.get(rid)
         organ = identify(hint) if hint else None
         if organ is not None and organ.organ_id is not None and (
-                printed_alike(None if _missing(agency) else agency, hint)
-                or (_missing(agency) and organ.kind != "unknown")):
+                printed_alike(None if missing(agency) else agency, hint)
+                or (missing(agency) and organ.kind != "unknown")):
             out.append(organ)
         else:
             out.append(None)
@@ -1306,7 +1302,7 @@ def _set_organs(frame: pd.DataFrame, organs: pd.Series) -> None:
     identity: id and region, and its kind and level where its name tells them."""
     for i, rid in enumerate(frame["report_id"]):
         organ = organs.get(rid)
-        if organ is None or _missing(organ):
+        if organ is None or missing(organ):
             continue
         frame.loc[frame.index[i], ["organ_id", "region_code", "region"]] = [organ.organ_id, organ.region_code,
                                                                            organ.region]
@@ -1318,7 +1314,7 @@ def _relink_findings(root: Path, parts: dict[str, list[Path]], part: str, relink
                      part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> pd.DataFrame:
     """Replace the cross-year findings of the re-linked reports of one part; returns their error/warning counts."""
     cross_arr = pa.array(sorted(cross_year_rules()), pa.string())
-    pairs = [(r, p) for r, p in zip(relink["report_id"], relink["exp_prev"]) if not _missing(p)]
+    pairs = [(r, p) for r, p in zip(relink["report_id"], relink["exp_prev"]) if not missing(p)]
     pairs.sort(key=lambda rp: part_of[rp[1]])
     new: list[pa.Table] = []
     for i in range(0, len(pairs), LINK_CHUNK):
@@ -1371,9 +1367,9 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
         cells = cells_by.get(rid)
         if cells is None:
             continue
-        out[rid] = Report(cells=cells, agency=row["agency"], year=None if _missing(row["year"]) else int(row["year"]),
-                          report_date=None if _missing(row["report_date"]) else row["report_date"],
-                          published=None if _missing(row["published"]) else row["published"],
+        out[rid] = Report(cells=cells, agency=row["agency"], year=None if missing(row["year"]) else int(row["year"]),
+                          report_date=None if missing(row["report_date"]) else row["report_date"],
+                          published=None if missing(row["published"]) else row["published"],
                           organ_kind=row["organ_kind"] or "unknown", template=row["template"] or "2021",
                           form=row["form"], encoding=row["encoding"], sha256=rid, path=row["path"],
                           title=row["title"], sections=secs_by.get(rid, {}))
