@@ -34,12 +34,17 @@ def _verdicts(out: Rendered, tmp_path: Path) -> tuple[pd.DataFrame, Report]:
     return judge(out.expected, parsed.cells), parsed
 
 
-def _assert_right(out: Rendered, got: tuple[pd.DataFrame, Report], what: str) -> None:
-    v, parsed = got
+def _assert_none_wrong(out: Rendered, got: tuple[pd.DataFrame, Report], what: str) -> None:
+    v, _ = got
     wrong = v[v["verdict"] == "silently_wrong"]
     assert wrong.empty, (f"{what}: {len(wrong)} cells silently wrong, e.g. "
                          + "; ".join(f"{r.key} want {r.want_value} {r.want_status}, got {r.got_value} {r.got_status}"
                                      for r in wrong.head(5).itertuples()))
+
+
+def _assert_right(out: Rendered, got: tuple[pd.DataFrame, Report], what: str) -> None:
+    _assert_none_wrong(out, got, what)
+    v, parsed = got
     want_ok = v[v["want_status"] == "ok"]
     missed = want_ok[want_ok["verdict"] != "exact"]
     assert missed.empty, (f"{what}: {len(missed)} of {len(want_ok)} readable cells not read, e.g. "
@@ -75,18 +80,41 @@ def test_random_combination_is_read_without_a_silently_wrong_cell(seed: int, tmp
     _assert_right(out, _verdicts(out, tmp_path), f"{'+'.join(out.meta['families'])} in {out.form} (seed {seed})")
 
 
-SLOW = ci_sample([(fam, form, s) for fam, form in PAIRS for s in range(5)] + [(None, None, s) for s in range(40)],
-                 40, seed=11)
+SLOW_CASES = [(fam, form, s) for fam, form in PAIRS for s in range(5)] + [(None, None, s) for s in range(40)]
+SLOW = ci_sample(SLOW_CASES, 40, seed=11)
+# Cases of the slow sweep whose every readable cell today's parser does not read (each missed cell
+# is flagged, never wrong: the test above says so for every case). A list that only shrinks.
+KNOWN_SLOW = {"labels-flat-0", "labels-flat-1", "labels-flat-2", "labels-flat-4", "detached-markdown-2",
+              "cuts-text-2", "cuts-text-4", "cuts-markdown-1", "cuts-markdown-2", "cuts-markdown-4",
+              "cuts-html-1", "cuts-html-2", "cuts-html-4", "spaces-flat-0", "spaces-flat-1", "spaces-flat-2",
+              "spaces-flat-3", "spaces-flat-4", "duplicate-text-0", "duplicate-text-1", "duplicate-text-2",
+              "duplicate-text-3", "duplicate-text-4", "None-None-0", "None-None-3", "None-None-5", "None-None-8",
+              "None-None-12", "None-None-13", "None-None-16", "None-None-22", "None-None-27", "None-None-29",
+              "None-None-33", "None-None-37", "None-None-38"}
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(IN_CI, reason="more seeds run in benchmarks/robustness.py until the known misses above are fixed")
-@pytest.mark.parametrize(("family", "form", "seed"), SLOW)
-def test_families_over_more_seeds(family: str | None, form: str | None, seed: int, tmp_path: Path) -> None:
+def _slow_case(family: str | None, form: str | None, seed: int) -> tuple[Rendered, str]:
     base = 5000 + seed * 97
     rep = _report(base, family)
     out = random_combination(rep, base) if family is None else render_family(rep, family, str(form), base)
-    _assert_right(out, _verdicts(out, tmp_path), f"{'+'.join(out.meta['families'])} in {out.form} (seed {base})")
+    return out, f"{'+'.join(out.meta['families'])} in {out.form} (seed {base})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("family", "form", "seed"), SLOW)
+def test_families_over_more_seeds_never_yield_a_silently_wrong_cell(family: str | None, form: str | None,
+                                                                   seed: int, tmp_path: Path) -> None:
+    out, what = _slow_case(family, form, seed)
+    _assert_none_wrong(out, _verdicts(out, tmp_path), what)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(IN_CI, reason="known misses listed in KNOWN_SLOW; more seeds run in benchmarks/robustness.py")
+@pytest.mark.parametrize(("family", "form", "seed"),
+                         _known([(c, "-".join(map(str, c))) for c in SLOW_CASES], KNOWN_SLOW))
+def test_families_over_more_seeds(family: str | None, form: str | None, seed: int, tmp_path: Path) -> None:
+    out, what = _slow_case(family, form, seed)
+    _assert_right(out, _verdicts(out, tmp_path), what)
 
 
 def test_the_sample_stays_small() -> None:
