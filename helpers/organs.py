@@ -71,7 +71,8 @@ def _vocab() -> dict[str, Any]:
 
 
 def clean_name(name: str | None) -> str | None:
-    """The printed name with width, whitespace and a trailing scope marker (（本级）) folded; None if empty."""
+    """The printed name with width, whitespace and a trailing scope marker (（本级）) folded; None if
+    empty or only punctuation and symbols (a stray "（" names no organ)."""
     if not isinstance(name, str):   # None, or a missing value out of a DataFrame (NaN, NA): never "nan"
         return None
     v = _vocab()
@@ -83,7 +84,7 @@ def clean_name(name: str | None) -> str | None:
             new = pattern.sub("", text).strip(v["trim"])
             if new != text:
                 text, changed = new, True
-    return text or None
+    return text if _NOT_WORD.sub("", text) else None
 
 
 def _spelling_key(text: str) -> str:

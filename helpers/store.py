@@ -59,7 +59,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,9 @@ import pyarrow.parquet as pq
 from .errors import OgiError, QueryError, ReportError, StoreBusy, StoreDamaged, StoreError
 from .frames import missing
 from .read import DEFAULT_MAX_BYTES
+
+if TYPE_CHECKING:
+    from .validate import Inputs
 
 __all__ = ["Corpus", "IngestSummary", "PROVENANCE_SCHEMA", "QueryResult", "SCHEMAS", "TABLES", "add_provenance",
            "check_read_only", "cross_year_rules", "ingest", "open_store"]
@@ -1343,17 +1346,20 @@ def _split_by_report(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_names: set[str],
-                  plain: bool = False) -> dict[str, Any]:
+                  plain: bool = False, only: Inputs | None = None) -> dict[str, Any]:
     """Rebuild `Report` objects for `ids` from the store (only the named parts are read). With
     `plain`, their cells are the parser's kind of cell dicts, not DataFrames (what validation reads
-    fastest, and smaller to send to a worker: the link phase)."""
+    fastest, and smaller to send to a worker: the link phase). With `only`, just those template
+    rows and sections are loaded (what the cross-year rules read: a seventh of the cells)."""
     from .record import Report
 
     ids_arr = pa.array(sorted(ids), type=pa.string())
+    keep = {"cells": None if only is None or only.rows is None else sorted(f"{t}/{r}" for t, r in only.rows),
+            "sections": None if only is None or only.sections is None else sorted(only.sections)}
     tables: dict[str, pa.Table] = {}
     for name in ("reports", "cells", "sections"):
         paths = [p for p in parts[name] if p.name in part_names]
-        tables[name] = _rows_of(paths, name, ids_arr) if paths else _empty(name)
+        tables[name] = _rows_of(paths, name, ids_arr, keep.get(name)) if paths else _empty(name)
     if plain:
         cells_by: dict[str, Any] = _columns_by_report(tables["cells"])
         secs_by = {k: {r["section"]: r["text"] for r in g} for k, g in _rows_by_report(tables["sections"]).items()}
@@ -1376,11 +1382,15 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
     return out
 
 
-def _rows_of(paths: list[Path], name: str, ids: pa.Array) -> pa.Table:
-    """The rows of these report ids in these parts of a table, in stored order. DuckDB reads the
-    report_id column first and the others only where it matches: the link phase needs a few
-    reports from each of many parts (previous years spread over the store), and reading every
-    part in full for each chunk made it quadratic in the number of parts."""
+_KEEP_BY = {"cells": "\"table\" || '/' || \"row\"", "sections": "section"}   # what `keep` of `_rows_of` names
+
+
+def _rows_of(paths: list[Path], name: str, ids: pa.Array, keep: list[str] | None = None) -> pa.Table:
+    """The rows of these report ids in these parts of a table, in stored order; with `keep`, only
+    the cells of those "table/row"s or the sections of those ids. DuckDB reads the report_id
+    column first and the others only where it matches: the link phase needs a few reports from
+    each of many parts (previous years spread over the store), and reading every part in full
+    for each chunk made it quadratic in the number of parts."""
     import duckdb
 
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
@@ -1388,8 +1398,12 @@ def _rows_of(paths: list[Path], name: str, ids: pa.Array) -> pa.Table:
     try:
         con.register("_ids", pa.table({"rid": ids}))
         cols = ", ".join(f'"{f.name}"' for f in SCHEMAS[name])
+        where = "report_id IN (SELECT rid FROM _ids)"
+        if keep is not None:
+            con.register("_keep", pa.table({"k": pa.array(keep, pa.string())}))
+            where += f" AND {_KEEP_BY[name]} IN (SELECT k FROM _keep)"
         rel = con.sql(f"SELECT {cols} FROM read_parquet({_sql_list(paths)}, filename = true, file_row_number = true, "
-                      "union_by_name = true) WHERE report_id IN (SELECT rid FROM _ids) ORDER BY filename, file_row_number")
+                      f"union_by_name = true) WHERE {where} ORDER BY filename, file_row_number")
         return _fetch_arrow(rel).cast(SCHEMAS[name])
     except duckdb.Error as exc:
         raise StoreError(f"{paths[0].parents[1]}: reading stored {name} rows failed: {_one_line(exc)}; "
@@ -1442,9 +1456,12 @@ def _cross_task(pairs: list[tuple[Any, Any]]) -> pa.Table:
 
 def _cross_findings(root: Path, parts: dict[str, list[Path]], pairs: list[tuple[str, str]],
                     part_of: dict[str, str], runner: Callable[[], _Runner] | None) -> Iterator[pa.Table]:
-    """Cross-year findings for a chunk of (report_id, previous_report_id) pairs."""
+    """Cross-year findings for a chunk of (report_id, previous_report_id) pairs (of both reports,
+    only what the cross-year rules read is loaded)."""
+    from .validate import cross_year_inputs
+
     ids = {x for pair in pairs for x in pair}
-    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids}, plain=True)
+    reports = _load_reports(root, parts, ids, {part_of[i] for i in ids}, plain=True, only=cross_year_inputs())
     tasks = [(reports[c], reports[p]) for c, p in pairs if c in reports and p in reports]
     pool = runner() if runner is not None and len(tasks) >= 64 else None  # small work: not worth a pool
     if pool is None or pool.kind == "serial":

@@ -26,8 +26,10 @@ from .template import Template, read_data, common, get_template, normalize
 __all__ = [
     "FINDING_COLUMNS",
     "Finding",
+    "Inputs",
     "Rule",
     "SEVERITIES",
+    "cross_year_inputs",
     "finding_records",
     "findings_frame",
     "get_rules",
@@ -828,6 +830,41 @@ _CHECKS: dict[str, Callable[[_Context, Rule], Iterator[Finding]]] = {
     "timeliness": _check_timeliness,
     "copy": _check_copy,
 }
+
+
+# What the checkers of the cross-year kinds read of a report and of its previous year's, from their
+# params: the link phase of an ingest loads only these from the store.
+_READS: dict[str, Callable[[Rule], tuple[set[tuple[str, str]], set[str]]]] = {
+    "carry_over": lambda r: ({(r.params["table"], r.params["result_row"]),
+                              (r.params["table"], r.params["previous_row"])}, set()),
+    "stock_flow": lambda r: ({(r.params["table"], row) for row in r.params["rows"]}, set()),
+    "copy": lambda r: (set(), set(r.params["sections"])),
+}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The template rows (table, row) and section ids some rules read; `rows` None means every cell."""
+
+    rows: frozenset[tuple[str, str]] | None
+    sections: frozenset[str] | None
+
+
+def cross_year_inputs() -> Inputs:
+    """What the cross-year rules (`runs: with_previous`) read of the two reports: a report holding
+    only these cells and sections gives the same cross-year findings as the whole report (which the
+    link phase of an ingest then need not load). A rule of a kind not in `_READS` reads everything."""
+    rows: set[tuple[str, str]] = set()
+    sections: set[str] = set()
+    for rule in get_rules():
+        if rule.runs != "with_previous":
+            continue
+        if rule.kind not in _READS:
+            return Inputs(rows=None, sections=None)
+        r, s = _READS[rule.kind](rule)
+        rows |= r
+        sections |= s
+    return Inputs(rows=frozenset(rows), sections=frozenset(sections))
 
 
 # ---------------------------------------------------------------------------------------------

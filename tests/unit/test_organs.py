@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from helpers.organs import LEVELS, clean_name, identify, organ_key, printed_alike, resolve_region
@@ -112,6 +112,8 @@ def test_no_name_gives_no_identity() -> None:
 def test_clean_name_folds_width_spaces_and_scope() -> None:
     assert clean_name(" 淮安市　人民政府（本级） ") == "淮安市人民政府"
     assert clean_name("ＡＢ县") == unicodedata.normalize("NFKC", "ＡＢ县")
+    assert clean_name("（") is None and clean_name(" )· ") is None    # punctuation alone names no organ
+    assert identify("()").organ_id is None
     assert organ_key("淮安市政府") == organ_key("淮安市人民政府") == "320800"
 
 
@@ -139,6 +141,7 @@ def test_other_organs_are_not_printed_alike(a: str, b: str | None) -> None:
 
 @given(st.text(alphabet="淮安市县区镇人民政府局办公室教育发展和改革委员会·（）() -", min_size=1, max_size=12),
        st.text(alphabet="淮安市县区镇人民政府局办公室教育发展和改革委员会·（）() -", min_size=1, max_size=12))
+@example(")", ")")      # once an organ id of its own, yet not "printed alike" to itself
 def test_printed_alike_is_symmetric_and_holds_for_one_id(a: str, b: str) -> None:
     assert printed_alike(a, b) == printed_alike(b, a)
     if identify(a).organ_id is not None and identify(a).organ_id == identify(b).organ_id:

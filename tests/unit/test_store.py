@@ -295,6 +295,42 @@ def test_years_out_of_order_give_the_same_cross_year_findings(tmp_path: Path) ->
         pd.testing.assert_frame_equal(f, findings, obj=name)
 
 
+def test_the_links_cross_year_findings_equal_validating_the_whole_reports(tmp_path: Path) -> None:
+    # The link phase loads only the cells and sections the cross-year rules read
+    # (validate.cross_year_inputs); its findings must be those of the whole parsed reports.
+    from helpers.validate import findings_frame, findings_list
+
+    files = []
+    for o in range(4):   # organ 1 breaks X1, organ 2 X2, organ 3 both; html and text alike
+        prev = None
+        for year in (2021, 2022, 2023):
+            rep = prev = synth.random_report(500 + o * 10 + year, year=year, previous=prev)
+            if year > 2021 and o in (1, 3):
+                rep = synth.perturb(rep, "table_3/carried_over/commercial", 3)
+            if year > 2021 and o in (2, 3):
+                rep = synth.perturb(rep, "table_2/normative_docs/in_force", -2)
+            rendered = synth.render(rep, ("text", "html")[o % 2], rng=o)
+            files.append(tmp_path / f"organ{o}-{year}{rendered.suffix}")
+            files[-1].write_bytes(rendered.data)
+    store = tmp_path / "store"
+    ingest(files, store, scheduler="serial", progress=False)
+    c = open_store(store)
+    cross = cross_year_rules()
+    got = c.findings[c.findings["rule"].isin(cross)]
+    reports = c.reports.set_index("report_id")
+    want = []
+    for rid, prev in reports["previous_report_id"].dropna().items():
+        cur_r, prev_r = (helpers.read_report(reports.at[i, "path"]) for i in (rid, prev))
+        f = findings_frame(findings_list(cur_r, previous=prev_r, only=cross))
+        want.append(f.assign(report_id=rid))
+    want_f = pd.concat(want, ignore_index=True)
+    cols = ["report_id", "rule", "severity", "table", "row", "column", "expected", "found", "delta", "message",
+            "source"]
+    norm = lambda f: f[cols].astype(str).sort_values(cols).reset_index(drop=True)  # noqa: E731
+    assert {"X1", "X2", "COPY"} <= set(want_f["rule"]) and (want_f["severity"] == "warning").any()
+    pd.testing.assert_frame_equal(norm(got), norm(want_f))
+
+
 def test_a_late_year_in_the_middle_relinks_the_next_year(tmp_path: Path) -> None:
     years = _chains(tmp_path, organs=2)
     store = tmp_path / "store"

@@ -407,6 +407,41 @@ def test_x2_stock_flow_warns_and_only_for_2021_format() -> None:
     assert list(x2.severity) == ["info"] and "2019" in x2.message.iloc[0]
 
 
+def test_cross_year_inputs_name_what_x1_x2_and_copy_read() -> None:
+    from helpers.validate import cross_year_inputs
+
+    got = cross_year_inputs()
+    assert got.rows == {("table_3", "carried_over"), ("table_3", "carried_forward"),
+                        ("table_2", "regulations"), ("table_2", "normative_docs")}
+    assert got.sections == {"problems", "other"}
+    # what those rules find in a pair of reports cut down to these inputs is what they find in the whole
+    prev_cells = zeros()
+    prev_cells.update({"table_3/carried_forward/natural_person": 4, "table_3/carried_forward/total": 4,
+                       "table_2/normative_docs/in_force": 100})
+    prev = (prev_cells, {"year": 2022, "sections": {**SIX, "problems": PROBLEMS}})
+    now = (zeros(), {"year": 2023, "sections": {**SIX, "problems": PROBLEMS}})
+
+    def cut(cells: dict[str, Any], meta: dict[str, Any]) -> Report:
+        return report({k: v for k, v in cells.items() if tuple(k.split("/")[:2]) in got.rows},
+                      year=meta["year"], sections={k: v for k, v in meta["sections"].items() if k in got.sections})
+
+    whole = validate(report(now[0], **now[1]), previous=report(prev[0], **prev[1]))
+    part = validate(cut(*now), previous=cut(*prev))
+    cross = {r.id for r in get_rules() if r.runs == "with_previous"}
+    assert set(whole.rule) & cross == {"X1", "X2", "COPY"}
+    pd.testing.assert_frame_equal(whole[whole.rule.isin(cross)].reset_index(drop=True),
+                                  part[part.rule.isin(cross)].reset_index(drop=True))
+
+
+def test_a_cross_year_rule_of_an_unknown_kind_reads_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    v = importlib.import_module("helpers.validate")
+
+    monkeypatch.setattr(v, "_READS", {k: f for k, f in v._READS.items() if k != "copy"})
+    assert v.cross_year_inputs() == v.Inputs(rows=None, sections=None)
+
+
 def test_x3_narrative_counts_against_the_tables() -> None:
     cells = zeros()
     cells.update({"table_3/new_received/natural_person": 74, "table_3/new_received/total": 74,
