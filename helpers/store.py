@@ -768,9 +768,11 @@ def _migrate_locked(root: Path) -> None:
 def _source_path(root: Path, sha: str) -> Path | None:
     """The kept copy of the file with this sha256 (`sources/<sha[:2]>/<sha><suffix>`), if there is one."""
     folder = root / SOURCES / sha[:2]
-    if not folder.is_dir():
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(sha))
+    except OSError:
         return None
-    return next((p for p in sorted(folder.glob(sha + "*")) if not p.name.startswith(".")), None)
+    return folder / names[0] if names else None
 
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
