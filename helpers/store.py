@@ -778,20 +778,72 @@ def _source_path(root: Path, sha: str) -> Path | None:
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
-def _keep_source(root: Path, path: str, sha: str) -> None:
-    """Copy a file into the store's sources folder under its sha256 (and its suffix, which the
-    readers may use), atomically; nothing when a copy is already there."""
+def _copy_source(root: Path, path: str, sha: str) -> tuple[Path, Path] | None:
+    """Copy a file into the store's sources folder under a hidden temp name, for
+    `sources/<sha[:2]>/<sha><suffix>` (the suffix the readers may use); returns (temp, destination),
+    or None when a copy is already there. Not yet durable nor in place: `_place_copies` does both
+    for a whole batch at once (one fsync per file was the ingesting process's largest cost)."""
     import shutil
 
     if _source_path(root, sha) is not None:
-        return
+        return None
     suffix = Path(path).suffix.lower()
     dest = root / SOURCES / sha[:2] / (sha + (suffix if _SUFFIX.match(suffix) else ""))
+    tmp = dest.with_name(f".tmp-{secrets.token_hex(4)}-{dest.name}")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, tmp)
     except OSError as exc:
-        raise _write_error(dest.parent, exc) from None
-    _atomic(dest, lambda tmp: shutil.copyfile(path, tmp))
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _write_error(dest, exc) from None
+    return tmp, dest
+
+
+@functools.lru_cache(maxsize=1)
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2) (every dirty page of one filesystem written back in one call), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def _synced(folder: Path) -> bool:
+    """True once syncfs(2) has written back the filesystem that holds `folder`; False where there
+    is no syncfs or it failed (the caller then fsyncs file by file)."""
+    sync = _syncfs()
+    if sync is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        return sync(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _place_copies(root: Path, copies: Sequence[tuple[Path, Path]]) -> None:
+    """Make copied sources durable, then give them their names: one syncfs of the store's
+    filesystem (an fsync per file where there is none), so that a name under `sources/` always
+    holds the whole file; an OSError becomes a `StoreError` and the temp files are removed."""
+    if not copies:
+        return
+    try:
+        if not _synced(root / SOURCES):   # where syncfs fails, fsync tells which file and why
+            for tmp, _ in copies:
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+        for tmp, dest in copies:
+            os.replace(tmp, dest)
+    except OSError as exc:
+        for tmp, _ in copies:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise _write_error(copies[0][1].parent, exc) from None
 
 
 def _committed(root: Path) -> dict[str, list[Path]]:
@@ -926,27 +978,44 @@ def _walk(paths: Iterable[str | os.PathLike[str]], root: Path) -> Iterator[str]:
 
 
 class _Copies:
-    """Copies files into the store's sources folder on a few threads (a copy is mostly waiting for
-    fsync), so that keeping the sources does not hold up the hashing that feeds the workers."""
+    """Copies files into the store's sources folder on a few threads, so that keeping the sources
+    does not hold up the hashing that feeds the workers; `commit` makes a batch's copies durable
+    and gives them their names before the batch's parts are written."""
 
-    def __init__(self, root: Path, threads: int = 4) -> None:
+    def __init__(self, root: Path, threads: int = 2) -> None:
         self.root = root
         self._pool = cf.ThreadPoolExecutor(threads, thread_name_prefix="ogi-sources")
-        self._futures: list[cf.Future[None]] = []
+        self._futures: list[cf.Future[tuple[Path, Path] | None]] = []
 
     def add(self, path: str, sha: str) -> None:
-        self._futures.append(self._pool.submit(_keep_source, self.root, path, sha))
+        self._futures.append(self._pool.submit(_copy_source, self.root, path, sha))
 
-    def drain(self) -> list[cf.Future[None]]:
+    def drain(self) -> list[cf.Future[tuple[Path, Path] | None]]:
         """The copies started since the last call (what the next batch waits for)."""
         out, self._futures = self._futures, []
         return out
 
+    def commit(self, futures: Sequence[cf.Future[tuple[Path, Path] | None]]) -> None:
+        """Wait for these copies and put them in place (durable first); the first copy error is
+        raised once the others are done, and no temp file of them is left."""
+        done, error = [], None
+        for fut in futures:
+            try:
+                if (pair := fut.result()) is not None:
+                    done.append(pair)
+            except StoreError as exc:
+                error = error or exc
+        if error is not None:
+            for tmp, _ in done:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise error
+        _place_copies(self.root, done)
+
     def close(self) -> None:
-        """Wait for every copy (raising the first error) and stop the threads."""
+        """Put every copy still pending in place (raising the first error) and stop the threads."""
         try:
-            for fut in self.drain():
-                fut.result()
+            self.commit(self.drain())
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -1024,10 +1093,10 @@ class _BatchWriter:
                 self._thread = None
 
     def _write(self, name: str, reps: list[dict[str, Any]], fails: list[dict[str, Any]],
-               batches: dict[str, list[pa.RecordBatch]], copies: list[cf.Future[None]]) -> None:
-        for fut in copies:   # the kept sources of the batch's files are on disk before it commits
-            fut.result()
+               batches: dict[str, list[pa.RecordBatch]], copies: list[cf.Future[tuple[Path, Path] | None]]) -> None:
         t0 = time.perf_counter()
+        if self.copies is not None:   # the kept sources of the batch's files are on disk before it commits
+            self.copies.commit(copies)
         now = dt.datetime.now(dt.UTC)
         tables: dict[str, pa.Table] = {n: pa.Table.from_batches(batches[n], schema=SCHEMAS[n]) for n in _Rows.NAMES}
         tables["failures"] = pa.Table.from_pylist(

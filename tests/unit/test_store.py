@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import os
 import shutil
@@ -540,3 +541,99 @@ def test_the_cli_help_names_the_default_batch_size(capsys: pytest.CaptureFixture
     except SystemExit:
         pass
     assert f"default {DEFAULT_BATCH_SIZE}" in " ".join(capsys.readouterr().out.split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Kept sources: durable and named before the batch that needs them commits
+
+
+def _kept(store: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (store / "sources").rglob("*") if p.is_file()}
+
+
+def _kept_shas(store: Path) -> set[str]:
+    """The sha256 of every kept copy's bytes, asserting each is named for it (temp files are not)."""
+    out = set()
+    for name, data in _kept(store).items():
+        sha = hashlib.sha256(data).hexdigest()
+        assert name.split(".")[0] == sha, f"sources/{name} does not hold the file it is named for"
+        out.add(sha)
+    return out
+
+
+def _file_shas(folder: Path) -> set[str]:
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_every_report_has_its_whole_source_in_place_when_its_batch_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.store as store_mod
+
+    corpus, _ = _corpus(tmp_path, reports=9)
+    store = tmp_path / "store"
+    real = store_mod._atomic_write
+    checked: list[str] = []
+
+    def commit_checks(table: Any, dest: Path) -> None:
+        if dest.parent.name == "reports":   # the commit: every report's copy is whole, under its name
+            for rid, path in zip(table.column("report_id").to_pylist(), table.column("path").to_pylist()):
+                kept = store_mod._source_path(store, rid)
+                assert kept is not None and kept.read_bytes() == Path(path).read_bytes()
+                checked.append(rid)
+        real(table, dest)
+
+    monkeypatch.setattr(store_mod, "_atomic_write", commit_checks)
+    summary = ingest(corpus, store, scheduler="serial", progress=False, batch_size=2)
+    assert len(set(checked)) == summary.ingested > 4   # (the link phase rewrites some parts: checked again)
+    assert _kept_shas(store) == _file_shas(corpus)    # one copy of every file, no temp file left
+
+
+def test_without_syncfs_every_copy_is_fsynced_before_it_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.store as store_mod
+
+    corpus, _ = _corpus(tmp_path, reports=4)
+    store = tmp_path / "store"
+    synced: set[str] = set()
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        synced.add(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(dst).parent.parent.name == "sources":
+            assert Path(src).name in synced, f"{src} named before it was fsynced"
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store_mod, "_synced", lambda folder: False)
+    monkeypatch.setattr(store_mod.os, "fsync", fsync)
+    monkeypatch.setattr(store_mod.os, "replace", replace)
+    summary = ingest(corpus, store, scheduler="serial", progress=False)
+    assert summary.ingested and _kept_shas(store) == _file_shas(corpus)
+
+
+def test_a_copy_that_fails_leaves_no_partial_source_and_the_rerun_keeps_it_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as shutil_mod
+
+    corpus, _ = _corpus(tmp_path, reports=4)
+    store = tmp_path / "store"
+    real = shutil_mod.copyfile
+    calls = []
+
+    def half_then_full_disk(src: Any, dst: Any, **kw: Any) -> Any:
+        calls.append(src)
+        if len(calls) == 2:
+            Path(dst).write_bytes(Path(src).read_bytes()[:10])
+            raise OSError(28, "No space left on device")
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(shutil_mod, "copyfile", half_then_full_disk)
+    with pytest.raises(StoreError, match="No space left"):
+        ingest(corpus, store, scheduler="serial", progress=False)
+    assert not list((store / "reports").glob("part-*.parquet"))   # the batch did not commit
+    assert _kept_shas(store) < _file_shas(corpus)                  # nor left a partial or temp copy
+    monkeypatch.setattr(shutil_mod, "copyfile", real)
+    summary = ingest(corpus, store, scheduler="serial", progress=False)
+    assert summary.ingested and _kept_shas(store) == _file_shas(corpus)
