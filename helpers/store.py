@@ -1421,7 +1421,7 @@ def _load_reports(root: Path, parts: dict[str, list[Path]], ids: set[str], part_
     """Rebuild `Report` objects for `ids` from the store (only the named parts are read). With
     `plain`, their cells are the parser's kind of cell dicts, not DataFrames (what validation reads
     fastest, and smaller to send to a worker: the link phase). With `only`, just those template
-    rows and sections are loaded (what the cross-year rules read: a seventh of the cells)."""
+    rows and sections are loaded (what the cross-year rules read: a tenth of the cells)."""
     from .record import Report
 
     ids_arr = pa.array(sorted(ids), type=pa.string())
